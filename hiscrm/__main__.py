@@ -1,0 +1,3 @@
+from hiscrm.cli.main import main
+
+raise SystemExit(main())

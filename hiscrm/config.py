@@ -1,0 +1,68 @@
+"""Settings shared by every command: flags first, then HISCRM_* variables, then defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"HISCRM_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./var")
+    nats_urls: tuple[str, ...] = ()
+    nats_port: int = 4222
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    sandbox_port: int = 8600
+    streams_dir: Path = field(default_factory=lambda: REPO_ROOT / "streams")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external server or cluster is named, so `up` starts its own broker."""
+        return not self.nats_urls
+
+    @property
+    def servers(self) -> list[str]:
+        return list(self.nats_urls) or [f"nats://127.0.0.1:{self.nats_port}"]
+
+    @property
+    def read_models_dir(self) -> Path:
+        return self.data_dir / "read-models"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=None, help="data directory (HISCRM_DATA_DIR, default ./var)")
+    parser.add_argument(
+        "--nats-url",
+        action="append",
+        default=None,
+        help="NATS server URL; repeat or comma-separate for a cluster (HISCRM_NATS_URL)",
+    )
+    parser.add_argument("--nats-port", type=int, default=None, help="embedded broker port (default 4222)")
+
+
+def split_urls(values: list[str] | None) -> tuple[str, ...]:
+    urls: list[str] = []
+    for value in values or ():
+        urls.extend(u.strip() for u in value.split(",") if u.strip())
+    return tuple(urls)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    urls = split_urls(getattr(args, "nats_url", None)) or split_urls([env("NATS_URL", "") or ""])
+    return Settings(
+        data_dir=Path(getattr(args, "data_dir", None) or env("DATA_DIR", "./var") or "./var"),
+        nats_urls=urls,
+        nats_port=int(getattr(args, "nats_port", None) or env("NATS_PORT", "4222") or 4222),
+        api_port=int(getattr(args, "api_port", None) or env("API_PORT", "8080") or 8080),
+        sandbox_port=int(getattr(args, "sandbox_port", None) or env("SANDBOX_PORT", "8600") or 8600),
+        streams_dir=Path(env("STREAMS_DIR", str(REPO_ROOT / "streams")) or REPO_ROOT / "streams"),
+    )

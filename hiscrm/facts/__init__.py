@@ -1,0 +1,1 @@
+"""Domain facts: the catalogue, their subjects and their wire codec."""

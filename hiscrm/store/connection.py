@@ -1,0 +1,62 @@
+"""Connecting to NATS with reconnection that never gives up once the first connect has worked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.aio.client import Client
+
+from hiscrm.errors import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+
+
+async def connect(servers: list[str], name: str, *, wait_s: float = 10.0, **options: object) -> Client:
+    """Connect to any of `servers`, retrying for up to `wait_s` before giving a clear error.
+
+    After the first connect the client reconnects forever: a broker restart or a cluster
+    leader change must not take a service down.
+    """
+
+    client: list[Client] = []
+
+    async def on_disconnect() -> None:
+        # A deliberate close or drain also disconnects; only an unexpected loss is worth a warning.
+        if client and not (client[0].is_closed or client[0].is_draining):
+            log.warning("%s: disconnected from NATS", name)
+
+    async def on_reconnect() -> None:
+        log.warning("%s: reconnected to NATS", name)
+
+    async def on_error(exc: Exception) -> None:
+        log.debug("%s: NATS error: %r", name, exc)
+
+    deadline = asyncio.get_running_loop().time() + wait_s
+    last: Exception | None = None
+    while True:
+        try:
+            nc = await nats.connect(
+                servers=servers,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+                error_cb=on_error,
+                pending_size=64 * 1024 * 1024,
+                **options,  # type: ignore[arg-type]
+            )
+            client.append(nc)
+            return nc
+        except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
+            last = exc
+        if asyncio.get_running_loop().time() >= deadline:
+            raise BrokerUnavailable(
+                f"no NATS server answered at {', '.join(servers)} within {wait_s:.0f} s ({last!r}); "
+                "start one with `hiscrm nats` or name a running one with --nats-url"
+            )
+        await asyncio.sleep(0.2)

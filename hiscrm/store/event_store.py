@@ -1,0 +1,155 @@
+"""Appending facts to HISCRM_EVENTS: one or many, idempotent, optionally conditional.
+
+Idempotency is the server's: every fact carries `Nats-Msg-Id`, and a repeat inside the stream's
+duplicate window is acknowledged with the original sequence instead of being stored again.
+Decisions that must not race append with the expected last sequence over the aggregate's
+subjects; the server refuses a stale one, which becomes ConcurrencyConflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+import msgspec
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import APIError
+
+from hiscrm.errors import ConcurrencyConflict, HiscrmError
+from hiscrm.facts import codec
+from hiscrm.facts.base import Fact
+from hiscrm.facts.codec import Outgoing, Recorded
+from hiscrm.facts.subjects import EVENTS_STREAM, aggregate_filter
+from hiscrm.store import reader
+
+EXPECTED_SEQ = "Nats-Expected-Last-Subject-Sequence"
+EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
+WRONG_LAST_SEQUENCE = 10071
+
+
+class Appended(msgspec.Struct, frozen=True):
+    seq: int
+    duplicate: bool = False
+    msg_id: str = ""
+
+
+class AppendError(HiscrmError):
+    def __init__(self, message: str, done: list[Appended | None]) -> None:
+        super().__init__(message)
+        self.done = done
+
+
+Decision = Callable[[list[Recorded]], Awaitable[Sequence[Fact]] | Sequence[Fact]]
+
+
+class EventStore:
+    def __init__(self, nc: Client, window: int = 4096) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream(publish_async_max_pending=window)
+        self.window = window
+
+    # ------------------------------------------------------------------ appending
+
+    async def append(
+        self,
+        fact: Fact,
+        *,
+        expected_last_seq: int | None = None,
+        msg_id: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Appended:
+        out = codec.encode(fact, msg_id=msg_id, correlation_id=correlation_id, causation_id=causation_id)
+        return await self.append_encoded(out, expected_last_seq=expected_last_seq, fact=fact)
+
+    async def append_encoded(
+        self, out: Outgoing, *, expected_last_seq: int | None = None, fact: Fact | None = None
+    ) -> Appended:
+        headers = dict(out.headers)
+        condition = None
+        if expected_last_seq is not None:
+            if fact is None:
+                raise HiscrmError("a conditional append needs the fact to know its aggregate")
+            condition = aggregate_filter(fact.aggregate, fact.aggregate_id)
+            headers[EXPECTED_SEQ] = str(expected_last_seq)
+            headers[EXPECTED_SUBJECT] = condition
+        try:
+            ack = await self.js.publish(out.subject, out.payload, headers=headers)
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE and condition is not None:
+                # A retried append whose first attempt landed meets its own fact as "the newer one".
+                last = await self.last_message(condition)
+                if last is not None and last[1] == out.msg_id:
+                    return Appended(last[0], True, out.msg_id)
+                raise ConcurrencyConflict(condition, expected_last_seq or 0, exc.description or "") from None
+            raise HiscrmError(f"append to {out.subject} refused: {exc.description}") from None
+        return Appended(ack.seq, bool(ack.duplicate), out.msg_id)
+
+    async def append_many(self, facts: Iterable[Fact | Outgoing]) -> list[Appended]:
+        """Pipelined: every publish is in flight before the first acknowledgement is awaited."""
+        outs = [f if isinstance(f, Outgoing) else codec.encode(f) for f in facts]
+        futures = [await self.js.publish_async(o.subject, o.payload, headers=o.headers) for o in outs]
+        results: list[Appended | None] = []
+        first_error: BaseException | None = None
+        for out, outcome in zip(outs, await asyncio.gather(*futures, return_exceptions=True), strict=True):
+            if isinstance(outcome, BaseException):
+                first_error = first_error or outcome
+                results.append(None)
+            else:
+                results.append(Appended(outcome.seq, bool(outcome.duplicate), out.msg_id))
+        if first_error is not None:
+            ok = sum(r is not None for r in results)
+            raise AppendError(f"{len(outs) - ok} of {len(outs)} appends failed: {first_error!r}", results)
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ aggregates
+
+    async def last_message(self, subject_filter: str) -> tuple[int, str] | None:
+        """(sequence, msg id) of the newest fact matching `subject_filter`, or None."""
+        msg = await self.nc.request(
+            f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", json.dumps({"last_by_subj": subject_filter}).encode(), timeout=5
+        )
+        headers = msg.headers or {}
+        if headers.get("Status") == "404":
+            return None
+        if headers.get("Status"):
+            raise HiscrmError(f"cannot read the last fact of {subject_filter}: {headers.get('Description')}")
+        return int(headers["Nats-Sequence"]), headers.get(codec.MSG_ID, "")
+
+    async def last_seq(self, aggregate: str, aggregate_id: str) -> int:
+        last = await self.last_message(aggregate_filter(aggregate, aggregate_id))
+        return last[0] if last else 0
+
+    async def history(self, aggregate: str, aggregate_id: str) -> list[Recorded]:
+        return [
+            item
+            async for item in reader.read(self.js, subject=aggregate_filter(aggregate, aggregate_id))
+            if isinstance(item, Recorded)
+        ]
+
+    async def decide(self, aggregate: str, aggregate_id: str, decision: Decision, attempts: int = 8) -> list[Appended]:
+        """Read the aggregate, let `decision` choose facts, append them only if nothing changed meanwhile.
+
+        On a conflict the aggregate is read again and the decision re-made, so a decision that
+        another writer already made turns into no facts at all.
+        """
+        for attempt in range(attempts):
+            history = await self.history(aggregate, aggregate_id)
+            chosen = decision(history)
+            if asyncio.iscoroutine(chosen):
+                chosen = await chosen
+            expected = history[-1].seq if history else 0
+            try:
+                done = []
+                for fact in chosen:  # type: ignore[union-attr]
+                    appended = await self.append(fact, expected_last_seq=expected)
+                    done.append(appended)
+                    expected = appended.seq
+                return done
+            except ConcurrencyConflict:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
