@@ -1,0 +1,63 @@
+"""Shared fixtures: a real nats-server per test (its own port and store), streams applied from streams/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hiscrm.config import REPO_ROOT
+from hiscrm.store import streams
+from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.connection import connect
+from hiscrm.store.event_store import EventStore
+
+STREAMS_DIR = REPO_ROOT / "streams"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    b = EmbeddedBroker(tmp_path / "data", free_port())
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.stop()
+
+
+@pytest.fixture
+async def nc(broker: EmbeddedBroker):  # type: ignore[no-untyped-def]
+    client = await connect([broker.url], "test")
+    await streams.apply(client, STREAMS_DIR)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def store(nc) -> EventStore:  # type: ignore[no-untyped-def]
+    return EventStore(nc)
+
+
+def hiscrm_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real console script, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "hiscrm", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=REPO_ROOT,
+    )

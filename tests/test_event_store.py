@@ -1,0 +1,137 @@
+"""Appends are idempotent and optionally conditional; facts read back by sequence, time and subject."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from hiscrm.errors import ConcurrencyConflict
+from hiscrm.facts import catalogue as c
+from hiscrm.facts import codec
+from hiscrm.facts.codec import Recorded
+from hiscrm.store import reader
+from hiscrm.store.event_store import EventStore
+
+
+def created(account_id: str = "acc1") -> c.AccountCreated:
+    return c.AccountCreated(account_id=account_id, platform="douyin", account_name="店铺一号")
+
+
+async def test_a_repeated_append_returns_the_original_sequence(store: EventStore) -> None:
+    first = await store.append(created(), msg_id="create-acc1")
+    again = await store.append(created(), msg_id="create-acc1")
+    assert not first.duplicate and again.duplicate
+    assert again.seq == first.seq
+    facts = [r async for r in reader.read(store.js)]
+    assert len(facts) == 1
+
+
+async def test_a_stale_expected_sequence_is_a_conflict(store: EventStore) -> None:
+    a = await store.append(created(), expected_last_seq=0)
+    await store.append(c.AccountUpdated(account_id="acc1", monitor_interval=60), expected_last_seq=a.seq)
+    with pytest.raises(ConcurrencyConflict, match=r"hiscrm\.evt\.account\.acc1\.\*"):
+        await store.append(c.AccountUpdated(account_id="acc1", monitor_interval=90), expected_last_seq=a.seq)
+    # Other aggregates do not count against this one.
+    await store.append(created("acc2"), expected_last_seq=0)
+    assert await store.last_seq("account", "acc1") == a.seq + 1
+    assert await store.last_seq("account", "nobody") == 0
+
+
+async def test_a_retried_conditional_append_that_already_landed_is_a_duplicate(store: EventStore) -> None:
+    fact = created()
+    first = await store.append(fact, expected_last_seq=0, msg_id="decision-1")
+    again = await store.append(fact, expected_last_seq=0, msg_id="decision-1")
+    assert again.duplicate and again.seq == first.seq
+
+
+async def test_decide_retries_until_the_decision_holds(store: EventStore) -> None:
+    await store.append(created())
+    calls = 0
+
+    async def assign_once(history: list[Recorded]) -> list[c.AccountAssigned]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            # Another coordinator assigns between our read and our append.
+            await store.append(c.AccountAssigned(account_id="acc1", worker_id="w2"))
+        if any(isinstance(r.fact, c.AccountAssigned) for r in history):
+            return []
+        return [c.AccountAssigned(account_id="acc1", worker_id="w1")]
+
+    done = await store.decide("account", "acc1", assign_once)
+    assert done == [] and calls == 2
+    history = await store.history("account", "acc1")
+    assert [type(r.fact).__name__ for r in history] == ["AccountCreated", "AccountAssigned"]
+    assert history[1].fact.worker_id == "w2"
+
+
+async def test_concurrent_deciders_never_both_win(store: EventStore) -> None:
+    await store.append(created())
+
+    def assign(worker: str):  # type: ignore[no-untyped-def]
+        def decision(history: list[Recorded]) -> list[c.AccountAssigned]:
+            if any(isinstance(r.fact, c.AccountAssigned) for r in history):
+                return []
+            return [c.AccountAssigned(account_id="acc1", worker_id=worker)]
+
+        return decision
+
+    results = await asyncio.gather(*(store.decide("account", "acc1", assign(f"w{i}")) for i in range(6)))
+    assert sum(len(r) for r in results) == 1
+    assigned = [r for r in await store.history("account", "acc1") if isinstance(r.fact, c.AccountAssigned)]
+    assert len(assigned) == 1
+
+
+async def test_batches_are_pipelined_and_read_back_in_order(store: EventStore) -> None:
+    facts = [c.CommentRead(account_id=f"acc{i % 3}", comment_id=f"c{i}") for i in range(500)]
+    done = await store.append_many(facts)
+    assert [d.seq for d in done] == list(range(1, 501))
+    back = [r async for r in reader.read(store.js)]
+    assert [r.fact for r in back] == facts
+    # By subject: one account's inbox only.
+    acc1 = [r async for r in reader.read(store.js, subject="hiscrm.evt.inbox.acc1.>")]
+    assert [r.fact for r in acc1] == [f for f in facts if f.account_id == "acc1"]
+    # By sequence range.
+    middle = [r.seq async for r in reader.read(store.js, from_seq=100, to_seq=110)]
+    assert middle == list(range(100, 111))
+    # A filter that matches nothing ends at once instead of waiting.
+    assert [r async for r in reader.read(store.js, subject="hiscrm.evt.reply.>")] == []
+
+
+async def test_read_by_time(store: EventStore) -> None:
+    await store.append_many([created(f"old{i}") for i in range(3)])
+    await asyncio.sleep(0.05)
+    cut = dt.datetime.now(dt.UTC)
+    await asyncio.sleep(0.05)
+    await store.append_many([created(f"new{i}") for i in range(2)])
+    after = [r.fact.account_id async for r in reader.read(store.js, from_time=cut)]
+    assert after == ["new0", "new1"]
+
+
+async def test_follow_sees_facts_appended_later(store: EventStore) -> None:
+    seen: list[int] = []
+
+    async def follow() -> None:
+        async for item in reader.read(store.js, follow=True):
+            seen.append(item.seq)
+            if len(seen) == 3:
+                return
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.2)
+    for i in range(3):
+        await store.append(created(f"a{i}"))
+    await asyncio.wait_for(task, 5)
+    assert seen == [1, 2, 3]
+
+
+async def test_headers_carry_the_envelope(store: EventStore) -> None:
+    await store.append(created(), msg_id="m-1", correlation_id="corr", causation_id="cause")
+    msg = await store.js.get_msg("HISCRM_EVENTS", 1)
+    assert msg.headers[codec.MSG_ID] == "m-1"
+    assert msg.headers[codec.EVENT] == "account.created"
+    assert msg.headers[codec.SCHEMA] == "1"
+    assert msg.headers[codec.CORRELATION] == "corr"
+    assert msg.headers[codec.CAUSATION] == "cause"
