@@ -76,16 +76,11 @@ class ModelEnv:
         except lmdb.Error as exc:
             raise HiscrmError(f"cannot open read models at {path}: {exc}") from None
         self.dbs: dict[str, Any] = {}
-        if readonly:
-            with self.env.begin() as txn:
-                for name in tables:
-                    try:
-                        self.dbs[name] = self.env.open_db(name.encode(), txn=txn, create=False)
-                    except lmdb.NotFoundError:
-                        pass
-        else:
-            for name in tables:
-                self.dbs[name] = self.env.open_db(name.encode())
+        for name in tables:
+            try:
+                self.dbs[name] = self.env.open_db(name.encode(), create=not readonly)
+            except lmdb.NotFoundError:
+                pass
 
     def close(self) -> None:
         self.env.close()
