@@ -24,7 +24,7 @@ async def test_a_repeated_append_returns_the_original_sequence(store: EventStore
     again = await store.append(created(), msg_id="create-acc1")
     assert not first.duplicate and again.duplicate
     assert again.seq == first.seq
-    facts = [r async for r in reader.read(store.js)]
+    facts = [r async for r in reader.read(store.nc)]
     assert len(facts) == 1
 
 
@@ -88,16 +88,16 @@ async def test_batches_are_pipelined_and_read_back_in_order(store: EventStore) -
     facts = [c.CommentRead(account_id=f"acc{i % 3}", comment_id=f"c{i}") for i in range(500)]
     done = await store.append_many(facts)
     assert [d.seq for d in done] == list(range(1, 501))
-    back = [r async for r in reader.read(store.js)]
+    back = [r async for r in reader.read(store.nc)]
     assert [r.fact for r in back] == facts
     # By subject: one account's inbox only.
-    acc1 = [r async for r in reader.read(store.js, subject="hiscrm.evt.inbox.acc1.>")]
+    acc1 = [r async for r in reader.read(store.nc, subject="hiscrm.evt.inbox.acc1.>")]
     assert [r.fact for r in acc1] == [f for f in facts if f.account_id == "acc1"]
     # By sequence range.
-    middle = [r.seq async for r in reader.read(store.js, from_seq=100, to_seq=110)]
+    middle = [r.seq async for r in reader.read(store.nc, from_seq=100, to_seq=110)]
     assert middle == list(range(100, 111))
     # A filter that matches nothing ends at once instead of waiting.
-    assert [r async for r in reader.read(store.js, subject="hiscrm.evt.reply.>")] == []
+    assert [r async for r in reader.read(store.nc, subject="hiscrm.evt.reply.>")] == []
 
 
 async def test_read_by_time(store: EventStore) -> None:
@@ -106,7 +106,7 @@ async def test_read_by_time(store: EventStore) -> None:
     cut = dt.datetime.now(dt.UTC)
     await asyncio.sleep(0.05)
     await store.append_many([created(f"new{i}") for i in range(2)])
-    after = [r.fact.account_id async for r in reader.read(store.js, from_time=cut)]
+    after = [r.fact.account_id async for r in reader.read(store.nc, from_time=cut)]
     assert after == ["new0", "new1"]
 
 
@@ -114,7 +114,7 @@ async def test_follow_sees_facts_appended_later(store: EventStore) -> None:
     seen: list[int] = []
 
     async def follow() -> None:
-        async for item in reader.read(store.js, follow=True):
+        async for item in reader.read(store.nc, follow=True):
             seen.append(item.seq)
             if len(seen) == 3:
                 return

@@ -27,10 +27,10 @@ from tests.conftest import hiscrm_cli
 
 
 async def project_until_head(store: EventStore, root: Path, timeout: float = 60) -> Projector:
-    projector = Projector(store.js, root, MODELS)
+    projector = Projector(store.nc, root, MODELS)
     stop = asyncio.Event()
     task = asyncio.create_task(projector.run(stop))
-    head = await stream_head(store.js)
+    head = await stream_head(store.nc)
     deadline = time.monotonic() + timeout
     while projector.checkpoint < head:
         assert time.monotonic() < deadline, f"projector stuck at {projector.checkpoint} of {head}"
@@ -86,7 +86,7 @@ async def test_incremental_projection_equals_a_rebuild(store: EventStore, tmp_pa
         await store.append_many(workload[chunk : chunk + 700])
         await project_until_head(store, root)
     fresh = tmp_path / "fresh"
-    await build_into(store.js, fresh, MODELS)
+    await build_into(store.nc, fresh, MODELS)
     live_env = ModelEnv(Generations(root).current(), MODELS, readonly=True)  # type: ignore[arg-type]
     fresh_env = ModelEnv(fresh, MODELS, readonly=True)
     try:
@@ -104,10 +104,10 @@ async def test_rebuild_swaps_atomically_and_until_seq_stops_there(store: EventSt
     await project_until_head(store, root)
     gens = Generations(root)
     before = gens.current()
-    done = await rebuild(store.js, gens, MODELS)
+    done = await rebuild(store.nc, gens, MODELS)
     assert done.swapped and gens.current() != before and done.checkpoint == 500
     aside = tmp_path / "aside"
-    partial = await rebuild(store.js, gens, MODELS, into=aside, until_seq=120)
+    partial = await rebuild(store.nc, gens, MODELS, into=aside, until_seq=120)
     assert not partial.swapped and partial.checkpoint == 120
     assert Path(done.path) == gens.current()
 
@@ -209,7 +209,7 @@ def test_sigkill_at_random_points_never_loses_or_doubles_a_fact(broker, tmp_path
 
         nc = await connect([broker.url], "compare")
         try:
-            await build_into(nc.jetstream(), tmp_path / "clean", MODELS)
+            await build_into(nc, tmp_path / "clean", MODELS)
         finally:
             await nc.close()
         live = ModelEnv(Generations(root).current(), MODELS, readonly=True)  # type: ignore[arg-type]

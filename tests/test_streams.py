@@ -42,7 +42,9 @@ async def test_apply_creates_then_reports_unchanged_then_updates_drift(broker) -
         assert {r["action"] for r in second} == {"unchanged"}
         await nc.request(
             "$JS.API.STREAM.UPDATE.HISCRM_COMMANDS",
-            json.dumps({**json.loads((STREAMS_DIR / "HISCRM_COMMANDS.json").read_text()), "max_age": 7200 * 10**9}).encode(),
+            json.dumps(
+                {**json.loads((STREAMS_DIR / "HISCRM_COMMANDS.json").read_text()), "max_age": 7200 * 10**9}
+            ).encode(),
         )
         third = {r["name"]: r["action"] for r in await streams.apply(nc, STREAMS_DIR)}
         assert third["HISCRM_COMMANDS"] == "updated (max_age)"

@@ -21,7 +21,9 @@ def _text(rng: random.Random) -> str:
 
 
 def _person(rng: random.Random, n: int) -> c.Person:
-    return c.Person(user_id=f"{7_100_000_000 + n}", name=f"用户{n:04d}", avatar=f"https://p3.douyinpic.com/aweme/{n}.jpeg")
+    return c.Person(
+        user_id=f"{7_100_000_000 + n}", name=f"用户{n:04d}", avatar=f"https://p3.douyinpic.com/aweme/{n}.jpeg"
+    )
 
 
 def account_setup(account_id: str, worker_id: str = "w1") -> list[Fact]:

@@ -41,14 +41,13 @@ def line(item: Recorded | Undecoded) -> bytes:
 async def run(args: argparse.Namespace) -> int:
     from_seq = args.from_seq
     async with nats_client(args, "hiscrm-events") as nc:
-        js = nc.jetstream()
         if args.follow and from_seq is None and args.from_time is None:
-            from_seq = await stream_head(js) + 1
+            from_seq = await stream_head(nc) + 1
         out = sys.stdout.buffer
 
         async def copy() -> None:
             async for item in read(
-                js,
+                nc,
                 subject=args.subject,
                 from_seq=from_seq,
                 from_time=args.from_time,

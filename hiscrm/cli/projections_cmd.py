@@ -38,7 +38,7 @@ async def run_rebuild(args: argparse.Namespace) -> int:
         ) as bar:
             task = bar.add_task("facts", total=None)
             done = await rebuild(
-                nc.jetstream(),
+                nc,
                 gens,
                 MODELS,
                 into=args.into,
@@ -77,7 +77,7 @@ def status_of(root: Path, head: int) -> dict[str, object]:
 
 async def run_status(args: argparse.Namespace) -> int:
     async with nats_client(args, "hiscrm-projections") as nc:
-        head = await stream_head(nc.jetstream())
+        head = await stream_head(nc)
     report = status_of(settings(args).read_models_dir, head)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -95,7 +95,7 @@ async def run_status(args: argparse.Namespace) -> int:
 async def run_verify(args: argparse.Namespace) -> int:
     gens = Generations(settings(args).read_models_dir)
     async with nats_client(args, "hiscrm-verify") as nc:
-        checkpoint, difference = await verify(nc.jetstream(), gens, MODELS)
+        checkpoint, difference = await verify(nc, gens, MODELS)
     if difference is None:
         print(f"read models match a clean rebuild up to sequence {checkpoint}")
         return 0

@@ -19,6 +19,6 @@ async def run(args: argparse.Namespace) -> int:
     setup_logging()
     stop = stop_event()
     async with nats_client(args, "hiscrm-projector") as nc:
-        projector = Projector(nc.jetstream(), settings(args).read_models_dir, MODELS, batch_size=args.batch_size)
+        projector = Projector(nc, settings(args).read_models_dir, MODELS, batch_size=args.batch_size)
         await until_stopped(projector.run(stop), stop)
     return 0

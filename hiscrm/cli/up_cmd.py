@@ -38,7 +38,7 @@ async def run(args: argparse.Namespace) -> int:
         stack.push_async_callback(nc.drain)
         for row in await streams.apply(nc, s.streams_dir):
             log.info("stream %s: %s", row["name"], row["action"])
-        projector = Projector(nc.jetstream(), s.read_models_dir, MODELS)
+        projector = Projector(nc, s.read_models_dir, MODELS)
         tasks = [asyncio.create_task(projector.run(stop), name="projector")]
         print(f"projector   {s.read_models_dir}", flush=True)
         print("not yet part of `up`: coordinator, API, worker, sandbox demo", flush=True)

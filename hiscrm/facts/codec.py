@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -35,6 +35,52 @@ class UndecodableFact(ValueError):
     """A message on the event stream that is not a fact this release can read."""
 
 
+class HeaderBlock:
+    """A delivery's raw `NATS/1.0` header block; a header is found when asked for, not parsed up front.
+
+    Replaying the stream reads millions of these and usually needs two headers of five, so
+    looking a name up in the bytes beats building a dict per message.
+    """
+
+    __slots__ = ("block",)
+    _keys: ClassVar[dict[str, bytes]] = {}
+
+    def __init__(self, block: bytes) -> None:
+        self.block = block
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = b"\r\n" + name.encode() + b":"
+        start = self.block.find(key)
+        if start < 0:
+            return default
+        start += len(key)
+        return self.block[start : self.block.find(b"\r\n", start)].strip().decode("utf-8", "replace")
+
+    def as_dict(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for line in self.block.split(b"\r\n")[1:]:
+            if line:
+                name, _, value = line.partition(b":")
+                out[name.decode()] = value.strip().decode("utf-8", "replace")
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HeaderBlock) and other.block == self.block
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+Headers = dict[str, str] | HeaderBlock
+
+
+def headers_dict(headers: Headers | None) -> dict[str, str]:
+    if headers is None:
+        return {}
+    return headers.as_dict() if isinstance(headers, HeaderBlock) else dict(headers)
+
+
 class Recorded(msgspec.Struct, frozen=True):
     """A fact as stored: with its stream sequence, append time and envelope headers."""
 
@@ -42,13 +88,23 @@ class Recorded(msgspec.Struct, frozen=True):
     time_ms: int
     subject: str
     fact: Fact
-    msg_id: str
-    correlation_id: str | None = None
-    causation_id: str | None = None
+    headers: Any = None
 
     @property
     def type_name(self) -> str:
         return self.fact.type_name()
+
+    @property
+    def msg_id(self) -> str:
+        return (self.headers.get(MSG_ID) if self.headers is not None else None) or ""
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.headers.get(CORRELATION) if self.headers is not None else None
+
+    @property
+    def causation_id(self) -> str | None:
+        return self.headers.get(CAUSATION) if self.headers is not None else None
 
 
 class Outgoing(msgspec.Struct, frozen=True):
@@ -109,18 +165,11 @@ def decode_body(type_name: str | None, schema: str | None, payload: bytes, upcas
         raise UndecodableFact(f"{type_name} (schema {version}): {exc}") from None
 
 
-def decode(seq: int, time_ms: int, subject: str, headers: dict[str, str] | None, payload: bytes) -> Recorded:
-    headers = headers or {}
+def decode(seq: int, time_ms: int, subject: str, headers: Headers | None, payload: bytes) -> Recorded:
+    if headers is None:
+        raise UndecodableFact("no headers: a fact carries its type in Hiscrm-Event")
     fact = decode_body(headers.get(EVENT), headers.get(SCHEMA), payload)
-    return Recorded(
-        seq,
-        time_ms,
-        subject,
-        fact,
-        headers.get(MSG_ID, ""),
-        headers.get(CORRELATION),
-        headers.get(CAUSATION),
-    )
+    return Recorded(seq, time_ms, subject, fact, headers)
 
 
 def to_json_line(rec: Recorded) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from collections import defaultdict
 
 import lmdb
 
-from hiscrm.facts.codec import Recorded
+from hiscrm.facts.codec import Recorded, headers_dict
 from hiscrm.projector.model import Handler, ReadModel
 from hiscrm.projector.storage import DeadLetter, ModelEnv
-from hiscrm.store.reader import Raw, Undecoded, decode_raw
+from hiscrm.store.feed import Raw
+from hiscrm.store.reader import Undecoded, decode_raw
 
 
 def dispatch_table(models: list[ReadModel]) -> dict[str, tuple[Handler, ...]]:
@@ -85,4 +86,4 @@ class _ModelFailure(Exception):
 
 
 def _letter(raw: Raw, reason: str) -> DeadLetter:
-    return DeadLetter.of(raw.seq, raw.time_ms, raw.subject, reason, dict(raw.headers or {}), raw.payload)
+    return DeadLetter.of(raw.seq, raw.time_ms, raw.subject, reason, headers_dict(raw.headers), raw.payload)

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
-from nats.js import JetStreamContext
 
 from hiscrm.errors import HiscrmError
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
-from hiscrm.projector.storage import Generations, ModelEnv, WriterLock
-from hiscrm.store.reader import Feed, stream_head
+from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.feed import Feed
+from hiscrm.store.reader import stream_head
 
 Progress = Callable[[int, int], None]
 
@@ -34,7 +35,7 @@ def _require_empty(path: Path) -> None:
 
 
 async def build_into(
-    js: JetStreamContext,
+    nc: HiscrmClient,
     path: Path,
     models: list[ReadModel],
     *,
@@ -45,7 +46,7 @@ async def build_into(
 ) -> tuple[int, int]:
     """Replay the stream from its start into fresh models at `path`; returns (checkpoint, facts)."""
     _require_empty(path)
-    head = await stream_head(js)
+    head = await stream_head(nc)
     stop_seq = head if until_seq is None else min(until_seq, head)
     until_ms = None if until_time is None else int(until_time.timestamp() * 1000)
     env = ModelEnv(path, models)
@@ -58,7 +59,7 @@ async def build_into(
         await asyncio.to_thread(applier.apply_batch, [])
         if stop_seq == 0:
             return 0, 0
-        feed = await Feed.open(js, from_seq=1)
+        feed = await Feed.open(nc, from_seq=1)
         try:
             checkpoint = 0
             while checkpoint < stop_seq:
@@ -88,7 +89,7 @@ async def build_into(
 
 
 async def rebuild(
-    js: JetStreamContext,
+    nc: HiscrmClient,
     gens: Generations,
     models: list[ReadModel],
     *,
@@ -101,7 +102,7 @@ async def rebuild(
     target = into if into is not None else gens.next_path()
     try:
         checkpoint, facts = await build_into(
-            js, target, models, until_seq=until_seq, until_time=until_time, progress=progress
+            nc, target, models, until_seq=until_seq, until_time=until_time, progress=progress
         )
     except BaseException:
         if into is None:
@@ -132,7 +133,7 @@ def first_difference(live: ModelEnv, fresh: ModelEnv) -> str | None:
             return f"table {x[0]}: key {x[1]!r} differs (live {len(x[2])} bytes, rebuild {len(y[2])} bytes)"
 
 
-async def verify(js: JetStreamContext, gens: Generations, models: list[ReadModel]) -> tuple[int, str | None]:
+async def verify(nc: HiscrmClient, gens: Generations, models: list[ReadModel]) -> tuple[int, str | None]:
     """Rebuild aside up to the live checkpoint and compare; returns (checkpoint, first difference)."""
     live_path = gens.current()
     if live_path is None:
@@ -149,8 +150,14 @@ async def verify(js: JetStreamContext, gens: Generations, models: list[ReadModel
         live = ModelEnv(snapshot, models, readonly=True)
         try:
             checkpoint = live.checkpoint()
+            stored = live.stored_versions()
+            if stored is not None and stored != model_versions(models):
+                return checkpoint, (
+                    f"the live models were built by other model versions ({stored}, this release has "
+                    f"{model_versions(models)}); run `hiscrm projections rebuild`"
+                )
             fresh_path = Path(tmp) / "fresh"
-            await build_into(js, fresh_path, models, until_seq=checkpoint)
+            await build_into(nc, fresh_path, models, until_seq=checkpoint)
             fresh = ModelEnv(fresh_path, models, readonly=True)
             try:
                 return checkpoint, await asyncio.to_thread(first_difference, live, fresh)

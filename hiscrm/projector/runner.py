@@ -12,13 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from nats.js import JetStreamContext
-
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
 from hiscrm.projector.rebuild import rebuild
 from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions
-from hiscrm.store.reader import Feed
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.feed import Feed
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +27,14 @@ Applied = Callable[[int], Awaitable[None]]
 class Projector:
     def __init__(
         self,
-        js: JetStreamContext,
+        nc: HiscrmClient,
         root: Path,
         models: list[ReadModel],
         *,
         batch_size: int = 2000,
         on_applied: Applied | None = None,
     ) -> None:
-        self.js = js
+        self.nc = nc
         self.gens = Generations(root)
         self.models = models
         self.batch_size = batch_size
@@ -50,7 +49,7 @@ class Projector:
         if stored is not None and stored != model_versions(self.models):
             log.warning("read model versions changed (%s -> %s): rebuilding", stored, model_versions(self.models))
             env.close()
-            await rebuild(self.js, self.gens, self.models)
+            await rebuild(self.nc, self.gens, self.models)
             path = self.gens.ensure_current()
             env = ModelEnv(path, self.models)
         lock = WriterLock(path)
@@ -69,7 +68,7 @@ class Projector:
     async def _follow(self, env: ModelEnv, stop: asyncio.Event) -> None:
         applier = Applier(env)
         self.checkpoint = env.checkpoint()
-        feed = await Feed.open(self.js, from_seq=self.checkpoint + 1)
+        feed = await Feed.open(self.nc, from_seq=self.checkpoint + 1)
         log.info("projector: %s from sequence %d", env.path, self.checkpoint + 1)
         try:
             while not stop.is_set():

@@ -13,7 +13,6 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import msgspec
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
@@ -23,6 +22,7 @@ from hiscrm.facts.base import Fact
 from hiscrm.facts.codec import Outgoing, Recorded
 from hiscrm.facts.subjects import EVENTS_STREAM, aggregate_filter
 from hiscrm.store import reader
+from hiscrm.store.connection import HiscrmClient
 
 EXPECTED_SEQ = "Nats-Expected-Last-Subject-Sequence"
 EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
@@ -45,7 +45,7 @@ Decision = Callable[[list[Recorded]], Awaitable[Sequence[Fact]] | Sequence[Fact]
 
 
 class EventStore:
-    def __init__(self, nc: Client, window: int = 4096) -> None:
+    def __init__(self, nc: HiscrmClient, window: int = 4096) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream(publish_async_max_pending=window)
         self.window = window
@@ -125,7 +125,7 @@ class EventStore:
     async def history(self, aggregate: str, aggregate_id: str) -> list[Recorded]:
         return [
             item
-            async for item in reader.read(self.js, subject=aggregate_filter(aggregate, aggregate_id))
+            async for item in reader.read(self.nc, subject=aggregate_filter(aggregate, aggregate_id))
             if isinstance(item, Recorded)
         ]
 

@@ -1,0 +1,47 @@
+"""Runs every benchmark against a broker of its own and collects one JSON object."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from hiscrm.bench import backbone
+from hiscrm.config import REPO_ROOT
+from hiscrm.store import streams
+from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.connection import connect
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run(quick: bool = False) -> dict[str, Any]:
+    sizes = {"append": 10_000 if quick else 50_000, "rounds": 2 if quick else 3}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hiscrm-bench-") as tmp:
+        broker = EmbeddedBroker(Path(tmp), free_port())
+        await broker.start()
+        try:
+            nc = await connect([broker.url], "hiscrm-bench")
+            try:
+                await streams.apply(nc, REPO_ROOT / "streams")
+                result: dict[str, Any] = {
+                    "append": await backbone.measure_append(nc, sizes["append"], sizes["rounds"]),
+                    "projection": await backbone.measure_projection(nc, sizes["rounds"]),
+                }
+            finally:
+                await nc.close()
+        finally:
+            await broker.stop()
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    result["quick"] = quick
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
