@@ -37,6 +37,8 @@ async def test_apply_creates_then_reports_unchanged_then_updates_drift(broker) -
             subjects.COMMANDS_STREAM,
             f"KV_{subjects.CONFIG_BUCKET}",
             f"KV_{subjects.PRESENCE_BUCKET}",
+            f"KV_{subjects.KEYS_BUCKET}",
+            f"KV_{subjects.PROXIES_BUCKET}",
         }
         second = await streams.apply(nc, STREAMS_DIR)
         assert {r["action"] for r in second} == {"unchanged"}

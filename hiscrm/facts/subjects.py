@@ -15,6 +15,10 @@ EVENTS_STREAM = "HISCRM_EVENTS"
 COMMANDS_STREAM = "HISCRM_COMMANDS"
 CONFIG_BUCKET = "hiscrm_config"
 PRESENCE_BUCKET = "hiscrm_presence"
+KEYS_BUCKET = "hiscrm_keys"
+PROXIES_BUCKET = "hiscrm_proxies"
+# Reserved keys in the presence bucket; worker ids may not start with "_".
+COORDINATOR_LEASE = "_coordinator"
 
 EVENT_PREFIX = "hiscrm.evt"
 COMMAND_PREFIX = "hiscrm.cmd"
@@ -90,4 +94,12 @@ def worker_config_keys(worker_id: str) -> str:
 
 
 def presence_key(worker_id: str) -> str:
-    return token(worker_id, "worker id")
+    return worker_token(worker_id)
+
+
+def worker_token(worker_id: str) -> str:
+    """A worker id: a token that does not start with '_', which marks the presence bucket's reserved keys."""
+    token(worker_id, "worker id")
+    if worker_id.startswith("_"):
+        raise InvalidToken(f"worker id {worker_id!r} may not start with '_'")
+    return worker_id

@@ -1,0 +1,78 @@
+"""What travels on the bus besides facts: KV values and commands. Typed here, validated at the edge."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class Presence(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`hiscrm_presence.<worker_id>`: refreshed every 10 s; its expiry is the worker's death notice."""
+
+    worker_id: str
+    platforms: list[str]
+    max_accounts: int
+    accounts: int = 0
+    host: str | None = None
+    pid: int | None = None
+    started_at_ms: int | None = None
+    version: str | None = None
+
+
+class ProxyConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
+    proxy_id: str
+    server: str
+    protocol: Literal["http", "https", "socks5"] = "http"
+    username: str | None = None
+    sealed_password: str | None = None
+
+
+class AccountConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`hiscrm_config.<worker_id>.<account_id>`: everything a worker needs to run one account.
+
+    `revision` is the stream sequence of the newest fact this config reflects; a worker applies a
+    config only if its revision is higher than the one it runs, so an old one never comes back.
+    """
+
+    account_id: str
+    worker_id: str
+    platform: str
+    account_name: str
+    monitor_interval: int
+    status: Literal["active", "disabled"] = "active"
+    platform_user_id: str | None = None
+    logged_in: bool = False
+    sealed_credentials: str | None = None
+    proxy: ProxyConfig | None = None
+    revision: int = 0
+
+
+class LoginStart(msgspec.Struct, kw_only=True):
+    login_id: str
+    account_id: str
+    expires_at_ms: int
+
+
+class ReplySend(msgspec.Struct, kw_only=True, omit_defaults=True):
+    reply_id: str
+    request_id: str
+    account_id: str
+    target_type: Literal["comment", "direct_message"]
+    target_id: str
+    content: str
+    video_id: str | None = None
+    user_id: str | None = None
+    conversation_id: str | None = None
+
+
+class CrawlNow(msgspec.Struct, kw_only=True, omit_defaults=True):
+    account_id: str
+    reason: str | None = None
+
+
+COMMAND_TYPES: dict[str, type[msgspec.Struct]] = {
+    "login_start": LoginStart,
+    "reply_send": ReplySend,
+    "crawl_now": CrawlNow,
+}

@@ -1,0 +1,1 @@
+"""Sealing credentials: a master key, a key per account, authenticated encryption."""
