@@ -135,3 +135,12 @@ async def test_headers_carry_the_envelope(store: EventStore) -> None:
     assert msg.headers[codec.SCHEMA] == "1"
     assert msg.headers[codec.CORRELATION] == "corr"
     assert msg.headers[codec.CAUSATION] == "cause"
+
+
+async def test_several_filter_subjects_read_together_in_stream_order(store: EventStore) -> None:
+    await store.append(created("a1"))
+    await store.append(c.CommentRead(account_id="a1", comment_id="c1"))
+    await store.append(c.WorkerStopped(worker_id="w1"))
+    await store.append(created("a2"))
+    got = [r.seq async for r in reader.read(store.nc, subject=["hiscrm.evt.account.>", "hiscrm.evt.worker.>"])]
+    assert got == [1, 3, 4]

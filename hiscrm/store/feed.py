@@ -56,11 +56,13 @@ def parse_reply(reply: bytes | str) -> tuple[int, int, int, int]:
 
 
 def consumer_config(
-    deliver_subject: str, subject: str, from_seq: int | None, from_time: dt.datetime | None
+    deliver_subject: str, subject: str | list[str], from_seq: int | None, from_time: dt.datetime | None
 ) -> dict[str, Any]:
+    """A push consumer for one filter subject, or several (`filter_subjects`, NATS 2.10+)."""
+    filters = {"filter_subject": subject} if isinstance(subject, str) else {"filter_subjects": list(subject)}
     config: dict[str, Any] = {
         "deliver_subject": deliver_subject,
-        "filter_subject": subject,
+        **filters,
         "ack_policy": "none",
         "max_deliver": 1,
         "flow_control": True,
@@ -83,7 +85,7 @@ def consumer_config(
 
 
 class Feed:
-    def __init__(self, nc: HiscrmClient, subject: str, stream: str, high_water: int) -> None:
+    def __init__(self, nc: HiscrmClient, subject: str | list[str], stream: str, high_water: int) -> None:
         self.nc = nc
         self.subject = subject
         self.stream = stream
@@ -107,7 +109,7 @@ class Feed:
         cls,
         nc: HiscrmClient,
         *,
-        subject: str = ALL_EVENTS,
+        subject: str | list[str] = ALL_EVENTS,
         from_seq: int | None = None,
         from_time: dt.datetime | None = None,
         stream: str = EVENTS_STREAM,

@@ -47,7 +47,7 @@ async def stream_head(nc: Client, stream: str = EVENTS_STREAM) -> int:
 async def read_raw(
     nc: HiscrmClient,
     *,
-    subject: str = ALL_EVENTS,
+    subject: str | list[str] = ALL_EVENTS,
     from_seq: int | None = None,
     from_time: dt.datetime | None = None,
     to_seq: int | None = None,
