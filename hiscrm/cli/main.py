@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hiscrm.cli.projector_cmd",
     "hiscrm.cli.projections_cmd",
     "hiscrm.cli.bench_cmd",
+    "hiscrm.cli.api_cmd",
     "hiscrm.cli.up_cmd",
     "hiscrm.cli.sandbox_cmd",
 )

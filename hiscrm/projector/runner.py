@@ -15,7 +15,7 @@ from pathlib import Path
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
 from hiscrm.projector.rebuild import rebuild
-from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions
+from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions, release_env, shared_env
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.feed import Feed
 
@@ -44,14 +44,14 @@ class Projector:
 
     async def _open(self) -> tuple[ModelEnv, WriterLock]:
         path = self.gens.ensure_current()
-        env = ModelEnv(path, self.models)
+        env = shared_env(path, self.models)
         stored = env.stored_versions()
         if stored is not None and stored != model_versions(self.models):
             log.warning("read model versions changed (%s -> %s): rebuilding", stored, model_versions(self.models))
-            env.close()
+            release_env(env)
             await rebuild(self.nc, self.gens, self.models)
             path = self.gens.ensure_current()
-            env = ModelEnv(path, self.models)
+            env = shared_env(path, self.models)
         lock = WriterLock(path)
         lock.acquire()
         return env, lock
@@ -63,7 +63,7 @@ class Projector:
                 await self._follow(env, stop)
             finally:
                 lock.release()
-                env.close()
+                release_env(env)
 
     async def _follow(self, env: ModelEnv, stop: asyncio.Event) -> None:
         applier = Applier(env)

@@ -147,6 +147,38 @@ class ModelEnv:
                         yield name, bytes(k), bytes(v)
 
 
+_shared: dict[Path, tuple[ModelEnv, int]] = {}
+
+
+def shared_env(path: Path, models: list[ReadModel]) -> ModelEnv:
+    """The process's one ModelEnv for `path`.
+
+    LMDB forbids opening the same environment twice in one process (its locks are per process),
+    and `hiscrm up` runs the projector and the API side by side, so both go through here.
+    """
+    key = path.resolve()
+    found = _shared.get(key)
+    if found is not None:
+        _shared[key] = (found[0], found[1] + 1)
+        return found[0]
+    env = ModelEnv(key, models)
+    _shared[key] = (env, 1)
+    return env
+
+
+def release_env(env: ModelEnv) -> None:
+    key = env.path.resolve()
+    found = _shared.get(key)
+    if found is None or found[0] is not env:
+        env.close()
+        return
+    if found[1] <= 1:
+        del _shared[key]
+        env.close()
+    else:
+        _shared[key] = (env, found[1] - 1)
+
+
 class Generations:
     """The directory holding generations of read models and the CURRENT link."""
 

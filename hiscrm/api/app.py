@@ -1,0 +1,51 @@
+"""The one Starlette app: every router in ROUTERS, the error envelopes, metrics, the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hiscrm.api import system
+from hiscrm.api.auth import Tokens
+from hiscrm.api.envelopes import failure, family_of
+from hiscrm.api.errors import ApiError
+from hiscrm.api.metrics import Metrics, MetricsMiddleware
+from hiscrm.api.openapi import document
+from hiscrm.api.routing import Endpoint, Router, starlette_route
+from hiscrm.api.services import Services
+
+ROUTER_MODULES: list[Any] = [system]
+
+
+def routers() -> list[Router]:
+    return [m.router for m in ROUTER_MODULES]
+
+
+def endpoints() -> list[Endpoint]:
+    return [e for r in routers() for e in r.endpoints]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: f"no route {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
+    return failure(family_of(request.url.path), ApiError(exc.status_code, message.get(exc.status_code, exc.detail)))
+
+
+def create_app(services: Services, tokens: Tokens) -> Starlette:
+    all_endpoints = endpoints()
+    app = Starlette(
+        routes=[starlette_route(e) for e in all_endpoints],
+        exception_handlers={HTTPException: _http_error},
+    )
+    metrics = Metrics()
+    metrics.gauges["hiscrm_projection_checkpoint"] = services.models.checkpoint
+    app.state.services = services
+    app.state.tokens = tokens
+    app.state.metrics = metrics
+    app.state.openapi = document(all_endpoints)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

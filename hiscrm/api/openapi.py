@@ -1,0 +1,108 @@
+"""/openapi.json, generated from the same declarations and msgspec types the routes decode with."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from hiscrm import __version__
+from hiscrm.api.routing import Endpoint
+
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+def _envelope(family: str, data: dict[str, Any]) -> dict[str, Any]:
+    if family == "v1":
+        return {
+            "type": "object",
+            "required": ["success", "data"],
+            "properties": {"success": {"type": "boolean", "const": True}, "data": data},
+        }
+    if family == "im":
+        return {
+            "type": "object",
+            "required": ["data", "status_code"],
+            "properties": {"data": data, "status_code": {"type": "integer"}},
+        }
+    return data
+
+
+def _error(family: str) -> dict[str, Any]:
+    if family == "im":
+        return {
+            "type": "object",
+            "required": ["data", "status_code", "status_msg"],
+            "properties": {
+                "data": {"type": "null"},
+                "status_code": {"type": "integer"},
+                "status_msg": {"type": "string"},
+            },
+        }
+    return {
+        "type": "object",
+        "required": ["success", "error"],
+        "properties": {
+            "success": {"type": "boolean", "const": False},
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    }
+
+
+def document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    types: list[Any] = []
+    for e in endpoints:
+        types.extend(t for t in (e.query, e.body, e.response) if t is not None)
+    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    by_type = dict(zip(types, schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", e.path)
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PATH_PARAM.findall(e.path)
+        ]
+        if e.query is not None:
+            info = msgspec.structs.fields(e.query)
+            query_schema = components.get(e.query.__name__, {}).get("properties", {})
+            for f in info:
+                params.append(
+                    {
+                        "name": f.encode_name,
+                        "in": "query",
+                        "required": f.required,
+                        "schema": query_schema.get(f.encode_name, {}),
+                    }
+                )
+        data_schema = by_type[e.response] if e.response is not None else {}
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "tags": list(e.tags),
+            "parameters": params,
+            "responses": {
+                str(e.status): {
+                    "description": "success",
+                    "content": {"application/json": {"schema": _envelope(e.family, data_schema)}},
+                },
+                "default": {"description": "error", "content": {"application/json": {"schema": _error(e.family)}}},
+            },
+        }
+        if e.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": by_type[e.body]}}}
+        if e.roles is not None:
+            op["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "HisCRM", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

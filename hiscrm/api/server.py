@@ -1,0 +1,56 @@
+"""Running the app under uvicorn inside our own event loop, so `hiscrm up` can run it beside the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+from starlette.applications import Starlette
+
+from hiscrm.api.app import create_app
+from hiscrm.api.auth import Tokens
+from hiscrm.api.services import Services
+from hiscrm.config import Settings
+from hiscrm.errors import HiscrmError
+from hiscrm.projector.live import LiveModels
+from hiscrm.secrets.keystore import KeyStore
+from hiscrm.secrets.sealing import load_master_key
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.event_store import EventStore
+from projections import MODELS
+
+
+def build(settings: Settings, nc: HiscrmClient) -> tuple[Starlette, Services, Tokens]:
+    master = load_master_key(settings.data_dir)
+    services = Services(
+        settings=settings,
+        nc=nc,
+        store=EventStore(nc),
+        models=LiveModels(settings.read_models_dir, MODELS),
+        keys=KeyStore(nc, master),
+        master_key=master,
+    )
+    tokens = Tokens.load_or_create(settings.data_dir)
+    return create_app(services, tokens), services, tokens
+
+
+async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    # Signals belong to the command that runs us; uvicorn must not install its own.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task in done:
+        with contextlib.suppress(SystemExit):
+            task.result()
+        if not server.started:
+            raise HiscrmError(f"the API could not listen on {host}:{port} (is the port taken?)")
+        return
+    server.should_exit = True
+    await task
+    logging.getLogger(__name__).info("API stopped")
