@@ -1,0 +1,467 @@
+"""The `/__sandbox/` control API that tests, the demo and benchmarks drive the world with. JSON in and out;
+errors are 4xx with {"error": "..."}. Every endpoint is listed in docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hiscrm.sandbox import seed
+from hiscrm.sandbox.auth import json, world_of
+from hiscrm.sandbox.model import Account, Invalid, NotFound, QrLogin, User
+from hiscrm.sandbox.state import World, write_atomically
+
+PREFIX = "/__sandbox"
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies refuse unknown fields, so a typo in a test fails loudly instead of being ignored."""
+
+
+class AccountRef(Body, kw_only=True):
+    uid: str | None = None
+    unique_id: str | None = None
+
+    def resolve(self, world: World) -> Account:
+        ref = self.uid or self.unique_id
+        if not ref:
+            raise Invalid("name the account by uid or unique_id")
+        return world.account(ref)
+
+
+class NewAccount(Body, kw_only=True):
+    nickname: str | None = None
+    uid: str | None = None
+    unique_id: str | None = None
+    signature: str = ""
+    follower_count: int = 0
+    following_count: int = 0
+    ip_label: str = ""
+    works: int = 0
+    comments: int = 0
+    conversations: int = 0
+    messages: int = 0
+    seed: int | None = None
+
+
+class Scan(AccountRef, kw_only=True):
+    token: str | None = None
+    confirm: bool = True
+
+
+class Verify(Body, kw_only=True):
+    token: str | None = None
+    uid: str | None = None
+    unique_id: str | None = None
+
+
+class Token(Body, kw_only=True):
+    token: str | None = None
+
+
+class Settings(Body, kw_only=True):
+    qr_ttl: float | None = None
+
+
+class Sms(Body, kw_only=True):
+    required: bool = True
+
+
+class Risk(Body, kw_only=True):
+    on: bool
+
+
+class ArmSpec(Body, kw_only=True):
+    mode: str
+    kind: str = "dm"
+    times: int | None = None
+
+
+class Traffic(Body, kw_only=True):
+    comments_per_minute: float | None = None
+    messages_per_minute: float | None = None
+
+
+class NewWork(AccountRef, kw_only=True):
+    desc: str
+    create_time: int | None = None
+    aweme_id: str | None = None
+    aweme_type: int = 0
+    private: bool = False
+    comments_closed: bool = False
+    play_count: int = 0
+    digg_count: int = 0
+    share_count: int = 0
+    collect_count: int = 0
+
+
+class Closed(Body, kw_only=True):
+    closed: bool = True
+
+
+class Person(Body, kw_only=True):
+    """Someone on the platform: an existing user by uid, or a new one with these details."""
+
+    uid: str | None = None
+    nickname: str | None = None
+    unique_id: str | None = None
+    ip_label: str | None = None
+
+
+class NewComment(Body, kw_only=True):
+    aweme_id: str
+    text: str
+    reply_to: str | None = None
+    user: Person | None = None
+    cid: str | None = None
+    create_time: int | None = None
+    digg_count: int = 0
+    ip_label: str | None = None
+
+
+class NewMessage(AccountRef, kw_only=True):
+    text: str
+    sender: Person | None = None
+    msg_id: str | None = None
+    created_ms: int | None = None
+
+
+class SaveTo(Body, kw_only=True):
+    path: str | None = None
+
+
+B = TypeVar("B", bound=Body)
+Endpoint = Callable[[Request], Awaitable[Any]]
+
+
+def endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        try:
+            result = await handler(request)
+        except ValueError as exc:  # bad JSON, wrong fields (msgspec errors are ValueErrors), impossible change
+            return json({"error": str(exc)}, 400)
+        except NotFound as exc:
+            return json({"error": str(exc)}, 404)
+        return result if isinstance(result, Response) else json(result)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+async def body(request: Request, kind: type[B]) -> B:
+    return msgspec.json.decode(await request.body() or b"{}", type=kind)
+
+
+def person(world: World, who: Person | None) -> User:
+    if who is None:
+        return seed.new_fan(world, world.rng)
+    if who.uid and who.uid in world.users:
+        return world.users[who.uid]
+    return world.add_user(
+        who.nickname or seed.new_fan_name(world.rng),
+        uid=who.uid,
+        unique_id=who.unique_id,
+        ip_label=who.ip_label or "",
+    )
+
+
+def account_view(world: World, account: Account) -> dict[str, Any]:
+    user = world.users[account.uid]
+    works = world.works_by_owner.get(account.uid, [])
+    return {
+        "uid": user.uid,
+        "unique_id": user.unique_id,
+        "sec_uid": user.sec_uid,
+        "short_id": user.short_id,
+        "nickname": user.nickname,
+        "sms_required": account.sms_required,
+        "risk_control": account.risk_control,
+        "comments_per_minute": account.comments_per_minute,
+        "messages_per_minute": account.messages_per_minute,
+        "arms": msgspec.to_builtins(account.arms),
+        "active_sessions": sum(1 for s in world.sessions.values() if s.uid == account.uid and not s.revoked),
+        "works": len(works),
+        "comments": sum(world.comment_totals.get(w.aweme_id, 0) for w in works),
+        "conversations": len(world.conversations_of.get(account.uid, {})),
+        "notices": len(world.notices_of.get(account.uid, [])),
+    }
+
+
+def qr_view(qr: QrLogin) -> dict[str, Any]:
+    view = msgspec.to_builtins(qr)
+    del view["sessionid"]  # the browser gets it as a cookie; tests read cookies there
+    return view
+
+
+# accounts
+
+
+@endpoint
+async def list_accounts(request: Request) -> Any:
+    world = world_of(request)
+    return [account_view(world, a) for a in world.accounts.values()]
+
+
+@endpoint
+async def create_account(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, NewAccount)
+    user = world.add_user(
+        spec.nickname or seed.new_fan_name(world.rng),
+        uid=spec.uid,
+        unique_id=spec.unique_id,
+        signature=spec.signature,
+        follower_count=spec.follower_count,
+        following_count=spec.following_count,
+        ip_label=spec.ip_label,
+    )
+    account = world.add_account(user.uid)
+    seed.populate(
+        world,
+        account,
+        random.Random(spec.seed if spec.seed is not None else world.rng.random()),
+        now=world.now(),
+        works=spec.works,
+        comments=spec.comments,
+        conversations=spec.conversations,
+        messages=spec.messages,
+    )
+    return json(account_view(world, account), 201)
+
+
+def _account(request: Request) -> Account:
+    return world_of(request).account(request.path_params["ref"])
+
+
+@endpoint
+async def get_account(request: Request) -> Any:
+    return account_view(world_of(request), _account(request))
+
+
+@endpoint
+async def demand_sms(request: Request) -> Any:
+    account = _account(request)
+    account.sms_required = (await body(request, Sms)).required
+    return account_view(world_of(request), account)
+
+
+@endpoint
+async def expire_sessions(request: Request) -> Any:
+    return {"expired": world_of(request).expire_sessions(_account(request).uid)}
+
+
+@endpoint
+async def risk(request: Request) -> Any:
+    account = _account(request)
+    account.risk_control = (await body(request, Risk)).on
+    return account_view(world_of(request), account)
+
+
+@endpoint
+async def arm(request: Request) -> Any:
+    account = _account(request)
+    spec = await body(request, ArmSpec)
+    world_of(request).arm(account.uid, spec.kind, spec.mode, spec.times)
+    return account_view(world_of(request), account)
+
+
+@endpoint
+async def traffic(request: Request) -> Any:
+    account = _account(request)
+    spec = await body(request, Traffic)
+    for name in ("comments_per_minute", "messages_per_minute"):
+        value = getattr(spec, name)
+        if value is not None:
+            if value < 0:
+                raise Invalid(f"{name} must not be negative")
+            setattr(account, name, value)
+    return account_view(world_of(request), account)
+
+
+# QR login
+
+
+@endpoint
+async def list_qr(request: Request) -> Any:
+    world = world_of(request)
+    return [qr_view(world.qr(token)) for token in world.qr_logins]
+
+
+@endpoint
+async def scan(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, Scan)
+    return qr_view(world.scan(spec.token, spec.resolve(world).uid, spec.confirm))
+
+
+@endpoint
+async def verify(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, Verify)
+    if spec.token:
+        qr = world.qr(spec.token)
+    else:
+        uid = world.account(spec.uid or spec.unique_id).uid if (spec.uid or spec.unique_id) else None
+        waiting = [world.qr(t) for t in reversed(world.qr_logins)]
+        qr = next((q for q in waiting if q.status == "verify" and uid in (None, q.uid)), None)
+        if qr is None:
+            raise NotFound("no QR login waiting for verification")
+    world.verify(qr, None)
+    return qr_view(qr)
+
+
+@endpoint
+async def expire_qr(request: Request) -> Any:
+    return {"expired": world_of(request).expire_qr((await body(request, Token)).token)}
+
+
+@endpoint
+async def settings(request: Request) -> Any:
+    world = world_of(request)
+    if request.method == "POST":
+        spec = await body(request, Settings)
+        if spec.qr_ttl is not None:
+            if spec.qr_ttl <= 0:
+                raise Invalid("qr_ttl must be positive")
+            world.qr_ttl = spec.qr_ttl
+    return {"qr_ttl": world.qr_ttl}
+
+
+# content
+
+
+@endpoint
+async def add_work(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, NewWork)
+    work = world.add_work(
+        spec.resolve(world).uid,
+        spec.desc,
+        create_time=spec.create_time,
+        aweme_id=spec.aweme_id,
+        aweme_type=spec.aweme_type,
+        private=spec.private,
+        comments_closed=spec.comments_closed,
+        play_count=spec.play_count,
+        digg_count=spec.digg_count,
+        share_count=spec.share_count,
+        collect_count=spec.collect_count,
+    )
+    return json(msgspec.to_builtins(work), 201)
+
+
+@endpoint
+async def close_comments(request: Request) -> Any:
+    work = world_of(request).work(request.path_params["aweme_id"])
+    work.comments_closed = (await body(request, Closed)).closed
+    return msgspec.to_builtins(work)
+
+
+@endpoint
+async def add_comment(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, NewComment)
+    world.work(spec.aweme_id)
+    comment = world.add_comment(
+        spec.aweme_id,
+        person(world, spec.user).uid,
+        spec.text,
+        reply_to=spec.reply_to,
+        create_time=spec.create_time,
+        cid=spec.cid,
+        digg_count=spec.digg_count,
+        ip_label=spec.ip_label,
+    )
+    return json(msgspec.to_builtins(comment), 201)
+
+
+@endpoint
+async def add_message(request: Request) -> Any:
+    world = world_of(request)
+    spec = await body(request, NewMessage)
+    account = spec.resolve(world)
+    sender = person(world, spec.sender)
+    message = world.add_message(sender.uid, account.uid, spec.text, created_ms=spec.created_ms, msg_id=spec.msg_id)
+    return json(msgspec.to_builtins(message), 201)
+
+
+# observation
+
+
+@endpoint
+async def sent(request: Request) -> Any:
+    world = world_of(request)
+    query = request.query_params
+    uid = world.account(query["uid"]).uid if query.get("uid") else None
+    after = int(query.get("after") or 0)
+    kind = query.get("kind")
+    return [
+        msgspec.to_builtins(s)
+        for s in world.sent[after:]
+        if (uid is None or s.uid == uid) and (kind is None or s.kind == kind)
+    ]
+
+
+@endpoint
+async def requests(request: Request) -> Any:
+    world = world_of(request)
+    query = request.query_params
+    wanted_uid = query.get("uid")
+    if wanted_uid:  # "" selects requests made without a session
+        wanted_uid = world.account(wanted_uid).uid
+    rows = [
+        msgspec.to_builtins(entry)
+        for (uid, path), entry in sorted(world.requests.items())
+        if uid == (uid if wanted_uid is None else wanted_uid) and path == query.get("path", path)
+    ]
+    return {"requests": rows, "total": sum(r["count"] for r in rows)}
+
+
+@endpoint
+async def reset_requests(request: Request) -> Any:
+    world_of(request).requests.clear()
+    return {"requests": [], "total": 0}
+
+
+@endpoint
+async def save(request: Request) -> Any:
+    world = world_of(request)
+    target = (await body(request, SaveTo)).path or request.app.state.state_path
+    if not target:
+        raise Invalid("no path given and the sandbox was started without --state")
+    size = await anyio.to_thread.run_sync(write_atomically, Path(target), world.encode())
+    return {"path": str(target), "bytes": size}
+
+
+routes = [
+    Route(f"{PREFIX}/accounts", list_accounts),
+    Route(f"{PREFIX}/accounts", create_account, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}", get_account),
+    Route(f"{PREFIX}/accounts/{{ref}}/sms", demand_sms, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/sessions/expire", expire_sessions, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/risk", risk, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/arm", arm, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/traffic", traffic, methods=["POST"]),
+    Route(f"{PREFIX}/qr", list_qr),
+    Route(f"{PREFIX}/qr/scan", scan, methods=["POST"]),
+    Route(f"{PREFIX}/qr/verify", verify, methods=["POST"]),
+    Route(f"{PREFIX}/qr/expire", expire_qr, methods=["POST"]),
+    Route(f"{PREFIX}/settings", settings, methods=["GET", "POST"]),
+    Route(f"{PREFIX}/works", add_work, methods=["POST"]),
+    Route(f"{PREFIX}/works/{{aweme_id}}/comments_closed", close_comments, methods=["POST"]),
+    Route(f"{PREFIX}/comments", add_comment, methods=["POST"]),
+    Route(f"{PREFIX}/messages", add_message, methods=["POST"]),
+    Route(f"{PREFIX}/sent", sent),
+    Route(f"{PREFIX}/requests", requests),
+    Route(f"{PREFIX}/requests/reset", reset_requests, methods=["POST"]),
+    Route(f"{PREFIX}/save", save, methods=["POST"]),
+]

@@ -1,0 +1,36 @@
+"""Counts requests per account and path, so tests can see whether a client backs off."""
+
+from __future__ import annotations
+
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hiscrm.sandbox import images
+from hiscrm.sandbox.auth import SESSION_COOKIE
+from hiscrm.sandbox.state import World
+
+CONTROL_PREFIX = "/__sandbox/"
+
+
+class RequestMeter:
+    """ASGI middleware. A request counts for the account whose session cookie it carries, even an
+    expired one (that is when backing off matters); requests without one count under uid ""."""
+
+    def __init__(self, app: ASGIApp, world: World) -> None:
+        self.app = app
+        self.world = world
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if not path.startswith(CONTROL_PREFIX) and not path.startswith(images.PREFIXES):
+                self.world.count_request(self._uid(scope), path)
+        await self.app(scope, receive, send)
+
+    def _uid(self, scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                sessionid = cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE)
+                session = self.world.sessions.get(sessionid or "")
+                return session.uid if session else ""
+        return ""

@@ -1,0 +1,128 @@
+'use strict';
+// Shared by every sandbox page: DOM building, toasts, API calls, and the binary IM decoder.
+
+const ME = JSON.parse(document.getElementById('sandbox-me')?.textContent || '{}');
+const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || '';
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function toast(message) {
+  const node = h('div', {class: 'semi-toast', role: 'alert'}, h('span', {class: 'semi-toast-content-text'}, message));
+  document.getElementById('toast-root').append(node);
+  setTimeout(() => node.remove(), 4000);
+}
+
+// Beijing time, like the site, whatever the browser's zone.
+function formatTime(ms) {
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+function formatCount(n) {
+  return n >= 10000 ? `${(n / 10000).toFixed(1)}w` : String(n);
+}
+
+class ApiError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// JSON answers become objects, binary ones Uint8Array. Logged out goes back to the login view;
+// an empty body means risk control, which a reload shows as the verification page.
+async function readAnswer(response) {
+  if ((response.headers.get('content-type') || '').includes('json')) {
+    const text = await response.text();
+    if (!text) {
+      location.reload();
+      throw new ApiError(-1, '安全验证');
+    }
+    const data = JSON.parse(text);
+    if (data.status_code === 8) {
+      location.href = '/';
+      throw new ApiError(8, data.status_msg);
+    }
+    return data;
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function getJSON(url) {
+  const data = await readAnswer(await fetch(url, {credentials: 'same-origin'}));
+  if (data.status_code !== 0) throw new ApiError(data.status_code, data.status_msg || '加载失败');
+  return data;
+}
+
+async function post(url, body) {
+  return readAnswer(await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-Secsdk-Csrf-Token': CSRF},
+    body: JSON.stringify(body),
+  }));
+}
+
+async function getBinary(url) {
+  const data = await readAnswer(await fetch(url, {credentials: 'same-origin'}));
+  if (!(data instanceof Uint8Array)) throw new ApiError(data.status_code, data.status_msg || '加载失败');
+  return data;
+}
+
+// Protocol buffers wire format: varints and length-delimited fields, all the IM answers use.
+function pbFields(bytes) {
+  const fields = {};
+  let pos = 0;
+  const varint = () => {
+    let value = 0, scale = 1, byte;
+    do {
+      byte = bytes[pos++];
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+    } while (byte & 0x80);
+    return value;
+  };
+  while (pos < bytes.length) {
+    const key = varint();
+    const number = Math.floor(key / 8), type = key % 8;
+    let value;
+    if (type === 0) value = varint();
+    else if (type === 2) {
+      const length = varint();
+      value = bytes.subarray(pos, pos + length);
+      pos += length;
+    } else throw new Error(`unsupported wire type ${type}`);
+    (fields[number] ||= []).push(value);
+  }
+  return fields;
+}
+
+const UTF8 = new TextDecoder();
+const pbString = (fields, n) => (fields[n] ? UTF8.decode(fields[n][0]) : '');
+const pbNumber = (fields, n) => (fields[n] ? fields[n][0] : 0);
+
+function decodeMessage(bytes) {
+  const f = pbFields(bytes);
+  return {
+    serverId: pbString(f, 1),
+    conversationId: pbString(f, 2),
+    senderUid: pbString(f, 3),
+    content: pbString(f, 4),
+    createdMs: pbNumber(f, 5),
+  };
+}

@@ -1,0 +1,149 @@
+"""One pass through the sandbox in real Chromium, the way the Douyin adapter will crawl it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Response, async_playwright
+from sandbox_helpers import KITCHEN
+
+from hiscrm.sandbox.app import create_app
+from hiscrm.sandbox.seed import demo_world
+from hiscrm.sandbox.server import bind, serve
+from hiscrm.sandbox.state import World
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+QR_SELECTOR = '#animate_qrcode_container img[src^="data:image"]'
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[str, World]]:
+    world = demo_world()
+    sock = bind("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(100):
+            try:
+                await http.get("/__sandbox/settings")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    yield base, world
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_login_works_comments_and_chat_in_chromium(served: tuple[str, World]) -> None:
+    base, world = served
+    control = httpx.AsyncClient(base_url=base)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        context = await browser.new_context(locale="zh-CN")
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+        # Login view, an expired QR refreshed by clicking it, then a confirmed scan.
+        await page.goto(base + "/")
+        await page.get_by_text("扫码登录").first.wait_for()
+        first_src = await (await page.wait_for_selector(QR_SELECTOR)).get_attribute("src")
+        assert first_src.startswith("data:image/png;base64,")
+        await control.post("/__sandbox/qr/expire", json={})
+        await page.get_by_text("二维码失效").click(timeout=5000)
+        await page.wait_for_function(f"document.querySelector('{QR_SELECTOR}')?.src !== {first_src!r}", timeout=5000)
+        scanned = (await control.post("/__sandbox/qr/scan", json={"uid": KITCHEN})).json()
+        assert scanned["status"] == "confirmed"
+        await page.wait_for_url("**/creator-micro/**", timeout=10000)
+        cookies = {c["name"]: c for c in await context.cookies()}
+        assert {"sessionid", "sessionid_ss", "sid_guard"} <= set(cookies)
+        assert world.session(cookies["sessionid"]["value"]).uid == KITCHEN
+        assert await page.evaluate("localStorage.HasUserLogin") == "1"
+        assert not await page.get_by_text("扫码登录").is_visible()
+
+        # Home: the 抖音号 element and the header avatar.
+        unique = await page.wait_for_selector('[class*="unique_id-"]')
+        assert await unique.inner_text() == "抖音号：linxiaoman.kitchen"
+        assert await page.locator("#header-avatar img").count() == 1
+
+        # Works: the page's own item/list answer, read through page.on("response").
+        captured: list[Response] = []
+        page.on("response", lambda r: captured.append(r) if "/aweme/v1/creator/item/list/" in r.url else None)
+        await page.goto(base + "/creator-micro/content/manage")
+        await page.wait_for_selector(".work-item")
+        body = await captured[0].json()
+        dom_ids = await page.eval_on_selector_all(".work-item", "els => els.map(e => e.dataset.awemeId)")
+        assert [i["item_id_plain"] for i in body["item_info_list"]] == dom_ids
+        assert dom_ids == [w.aweme_id for w in world.newest_works(KITCHEN)]
+
+        # Comments: expand a thread, reply through 回复 / contenteditable / 发送.
+        work = world.newest_works(KITCHEN)[0]
+        await page.goto(f"{base}/creator-micro/interactive/comment?aweme_id={work.aweme_id}")
+        target = world.top_comments[work.aweme_id][-1]
+        item = page.locator(f'.comment-item[data-cid="{target.cid}"]')
+        await item.locator(".comment-reply-btn").first.click()
+        await item.locator('div[contenteditable="true"]').fill("谢谢支持～")
+        async with page.expect_response("**/aweme/v1/creator/comment/reply/") as reply_info:
+            await item.get_by_role("button", name="发送").click()
+        reply = await (await reply_info.value).json()
+        assert reply["status_code"] == 0
+        await page.wait_for_selector(f'.comment-item[data-cid="{reply["comment_info"]["comment_id"]}"]')
+        assert world.comments[reply["comment_info"]["comment_id"]].reply_id == target.cid
+
+        # Chat: open the newest conversation, read the rendered messages, send one, see a refusal toast.
+        await page.goto(base + "/creator-micro/data/following/chat")
+        first = page.locator(".conversation-item").first
+        conversation_id = await first.get_attribute("data-conversation-id")
+        await first.click()
+        conv = world.conversations[conversation_id]
+        peer = world.users[conv.peer_of(KITCHEN)]
+        header = page.locator('[class*="box-header-name"]')
+        await header.wait_for()
+        assert await header.inner_text() == peer.nickname
+        await page.wait_for_selector(".message-item")
+        rendered = await page.eval_on_selector_all(
+            ".message-item",
+            """els => els.map(e => ({id: e.dataset.msgId, conv: e.dataset.conversationId, sender: e.dataset.senderId,
+                 me: e.dataset.fromMe, ms: Number(e.dataset.createdMs),
+                 text: e.querySelector('.message-content').textContent}))""",
+        )
+        assert rendered == [
+            {
+                "id": m.msg_id,
+                "conv": conversation_id,
+                "sender": m.sender_uid,
+                "me": "true" if m.sender_uid == KITCHEN else "false",
+                "ms": m.created_ms,
+                "text": m.content,
+            }
+            for m in conv.messages
+        ]
+        editor = page.locator('div[contenteditable="true"]')
+        await editor.fill("收到，我看一下档期")
+        await page.get_by_role("button", name="发送").click()
+        await page.wait_for_function(
+            "() => !!document.querySelector('.message-item:last-child[data-from-me=\"true\"]')"
+        )
+        sent = world.sent[-1]
+        assert sent.kind == "dm" and sent.text == "收到，我看一下档期"
+        await page.wait_for_selector(f'.message-item[data-msg-id="{sent.id}"]')
+        await control.post(f"/__sandbox/accounts/{KITCHEN}/arm", json={"mode": "rate_limit", "times": 1})
+        await editor.fill("再发一条")
+        await page.get_by_role("button", name="发送").click()
+        await page.get_by_role("alert").filter(has_text="操作过于频繁").wait_for(timeout=5000)
+
+        assert errors == []
+        await browser.close()
+    await control.aclose()

@@ -1,0 +1,198 @@
+"""The /__sandbox/ control API: accounts, risk control, request counters, traffic, persistence, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sandbox_helpers import KITCHEN, RIDER
+
+from hiscrm.sandbox.state import World
+from hiscrm.sandbox.traffic import Traffic
+
+COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_accounts_are_listed_and_created(client: httpx.AsyncClient) -> None:
+    accounts = (await client.get("/__sandbox/accounts")).json()
+    assert [a["uid"] for a in accounts] == [KITCHEN, RIDER]
+    assert (accounts[0]["works"], accounts[0]["comments"], accounts[0]["conversations"]) == (8, 120, 6)
+
+    created = await client.post(
+        "/__sandbox/accounts",
+        json={"nickname": "压测账号", "unique_id": "bench_0001", "works": 3, "comments": 30, "conversations": 2},
+    )
+    assert created.status_code == 201
+    account = created.json()
+    assert len(account["uid"]) == 19 and account["nickname"] == "压测账号"
+    assert (account["works"], account["comments"], account["conversations"]) == (3, 30, 2)
+    assert (await client.get("/__sandbox/accounts/bench_0001")).json()["uid"] == account["uid"]
+
+    taken = await client.post("/__sandbox/accounts", json={"unique_id": "bench_0001"})
+    assert taken.status_code == 400 and "taken" in taken.json()["error"]
+    typo = await client.post("/__sandbox/accounts", json={"nickame": "x"})
+    assert typo.status_code == 400 and "nickame" in typo.json()["error"]
+    assert (await client.get("/__sandbox/accounts/nobody")).status_code == 404
+    assert (await client.post("/__sandbox/qr/scan", json={"uid": "42"})).status_code == 404
+    assert (await client.post("/__sandbox/comments", json={"aweme_id": "1", "text": "x"})).status_code == 404
+
+
+async def test_a_benchmark_sized_account_pages_completely(client: httpx.AsyncClient, login, world: World) -> None:
+    created = await client.post("/__sandbox/accounts", json={"works": 20, "comments": 500, "seed": 3})
+    uid = created.json()["uid"]
+    assert created.json()["comments"] == 500
+    await login(uid)
+    started = time.perf_counter()
+    works = (await client.get("/aweme/v1/creator/item/list/", params={"count": 20})).json()["item_info_list"]
+    assert len(works) == 20
+    seen = set()
+    for work in works:
+        cursor, more = 0, 1
+        while more:
+            params = {"aweme_id": work["item_id_plain"], "cursor": cursor, "count": 20}
+            page = (await client.get(f"{COMMENTS}/select/", params=params)).json()
+            seen.update(c["cid"] for c in page["comments"])
+            cursor, more = page["cursor"], page["has_more"]
+    tops = {c.cid for w in world.works_by_owner[uid] for c in world.top_comments[w.aweme_id]}
+    assert seen == tops and len(tops) > 300
+    assert time.perf_counter() - started < 10
+
+
+async def test_risk_control_empties_apis_and_shows_verification(client: httpx.AsyncClient, login) -> None:
+    await login(KITCHEN)
+    switched = await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", json={"on": True})
+    assert switched.json()["risk_control"] is True
+    for path in ("/web/api/media/user/info/", "/aweme/v1/creator/item/list/", "/v1/message/get_by_user_init"):
+        answer = await client.get(path)
+        assert answer.status_code == 200 and answer.content == b""
+    page = await client.get("/creator-micro/content/manage")
+    assert page.status_code == 200 and "安全验证" in page.text and "完成验证" in page.text
+    assert "作品管理" not in page.text
+
+    await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", json={"on": False})
+    assert (await client.get("/web/api/media/user/info/")).json()["status_code"] == 0
+    assert "作品管理" in (await client.get("/creator-micro/content/manage")).text
+
+
+async def test_requests_are_counted_per_account_and_path(client: httpx.AsyncClient, login) -> None:
+    await login(KITCHEN)
+    await client.post("/__sandbox/requests/reset")
+    for _ in range(3):
+        await client.get("/web/api/media/user/info/")
+    await client.get("/aweme/v1/web/notice/")
+    await client.post(f"/__sandbox/accounts/{KITCHEN}/sessions/expire")
+    await client.get("/web/api/media/user/info/")  # a dead cookie still counts for its account
+    client.cookies.clear()
+    await client.get("/web/api/media/user/info/")
+
+    counts = (await client.get("/__sandbox/requests", params={"uid": "linxiaoman.kitchen"})).json()
+    by_path = {r["path"]: r["count"] for r in counts["requests"]}
+    assert by_path == {"/web/api/media/user/info/": 4, "/aweme/v1/web/notice/": 1}
+    assert counts["total"] == 5
+    row = counts["requests"][1]
+    assert row["uid"] == KITCHEN and row["first"] <= row["last"]
+    anonymous = (await client.get("/__sandbox/requests", params={"uid": ""})).json()
+    assert anonymous["total"] == 1
+    only = (await client.get("/__sandbox/requests", params={"path": "/aweme/v1/web/notice/"})).json()
+    assert only["total"] == 1
+
+    assert (await client.post("/__sandbox/requests/reset")).json()["total"] == 0
+    assert (await client.get("/__sandbox/requests")).json() == {"requests": [], "total": 0}
+
+
+async def test_traffic_adds_comments_and_messages_at_the_set_rate(client: httpx.AsyncClient, world: World) -> None:
+    set_rate = await client.post(
+        f"/__sandbox/accounts/{RIDER}/traffic", json={"comments_per_minute": 30, "messages_per_minute": 12}
+    )
+    assert set_rate.json()["comments_per_minute"] == 30
+    comments_before = len(world.comments)
+    kitchen_before = len(world.notices_of[KITCHEN])
+    notices_before = len(world.notices_of[RIDER])
+    messages_before = sum(len(c.messages) for c in world.conversations_of[RIDER].values())
+    traffic = Traffic(world, random.Random(5))
+    assert traffic.step(20) == 10 + 4
+    assert traffic.step(90) == 45 + 18
+    assert len(world.comments) - comments_before == 55
+    assert len(world.notices_of[RIDER]) - notices_before == 55
+    assert sum(len(c.messages) for c in world.conversations_of[RIDER].values()) - messages_before == 22
+    fresh = sorted(world.comments.values(), key=lambda c: int(c.cid))[-55:]
+    assert len({c.user_uid for c in fresh}) > 10 and all(world.works[c.aweme_id].owner_uid == RIDER for c in fresh)
+    assert all(not world.works[c.aweme_id].comments_closed for c in fresh)
+    assert len(world.notices_of[KITCHEN]) == kitchen_before  # no rate set there, nothing added
+
+    await client.post(f"/__sandbox/accounts/{RIDER}/traffic", json={"comments_per_minute": 0, "messages_per_minute": 0})
+    assert traffic.step(600) == 0
+    negative = await client.post(f"/__sandbox/accounts/{RIDER}/traffic", json={"comments_per_minute": -1})
+    assert negative.status_code == 400
+
+
+async def test_save_and_load_keep_the_world_and_its_sessions(
+    client: httpx.AsyncClient, login, world: World, tmp_path: Path
+) -> None:
+    await login(KITCHEN)
+    target = tmp_path / "state" / "sandbox.json"
+    saved = (await client.post("/__sandbox/save", json={"path": str(target)})).json()
+    assert saved["bytes"] == target.stat().st_size > 10_000
+    loaded = World.load(target)
+    assert loaded.encode() == world.encode()
+    assert loaded.session(client.cookies["sessionid"]).uid == KITCHEN
+    assert [w.aweme_id for w in loaded.newest_works(KITCHEN)] == [w.aweme_id for w in world.newest_works(KITCHEN)]
+    assert (await client.post("/__sandbox/save", json={})).status_code == 400  # no --state to default to
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_cli_serves_until_sigterm_and_saves_state(tmp_path: Path) -> None:
+    port = free_port()
+    state = tmp_path / "world.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hiscrm",
+        "sandbox",
+        "--port",
+        str(port),
+        "--state",
+        str(state),
+        "--seed",
+        "empty",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        banner = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert f"127.0.0.1:{port}" in banner.decode()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            created = await http.post("/__sandbox/accounts", json={"unique_id": "saved_on_exit"})
+            assert created.status_code == 201
+
+            busy = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "hiscrm",
+                "sandbox",
+                "--port",
+                str(port),
+                cwd=REPO,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await asyncio.wait_for(busy.communicate(), 20)
+            assert busy.returncode == 2 and b"--port" in err
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 20)
+    assert process.returncode == 0
+    assert [a.uid for a in World.load(state).accounts.values()] == [created.json()["uid"]]

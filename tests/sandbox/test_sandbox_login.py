@@ -1,0 +1,164 @@
+"""QR login, SMS verification, session cookies and what logged-out callers see."""
+
+from __future__ import annotations
+
+import base64
+import io
+from urllib.parse import unquote
+
+import httpx
+import qrcode
+from PIL import Image
+from sandbox_helpers import KITCHEN, RIDER
+
+from hiscrm.sandbox import qr
+from hiscrm.sandbox.state import World
+
+
+async def new_qr(client: httpx.AsyncClient) -> dict:
+    answer = (await client.get("/passport/web/get_qrcode/")).json()
+    assert answer["error_code"] == 0
+    return answer["data"]
+
+
+async def status_of(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.get("/passport/web/check_qrconnect/", params={"token": token})
+
+
+async def test_login_view_has_the_texts_and_qr_container(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    for marker in ("扫码登录", 'id="animate_qrcode_container"', 'aria-label="二维码"', "scan_qrcode_login_content"):
+        assert marker in page.text
+    assert 'placeholder="请输入验证码"' in page.text  # the SMS step exists, hidden until asked for
+
+
+async def test_qr_is_a_real_png_encoding_the_attempts_token(client: httpx.AsyncClient) -> None:
+    data = await new_qr(client)
+    token = data["token"]
+    assert token in data["qrcode_index_url"]
+    image = Image.open(io.BytesIO(base64.b64decode(data["qrcode"])))
+    assert image.format == "PNG"
+    # Every module of the QR for the token's scan URL is where the image has it: the PNG is that QR.
+    code = qrcode.QRCode(box_size=5, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(qr.payload(token))
+    matrix = code.get_matrix()
+    gray = image.convert("L")
+    assert gray.size == (len(matrix) * 5, len(matrix) * 5)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            assert (gray.getpixel((x * 5 + 2, y * 5 + 2)) < 128) == dark
+    other = await new_qr(client)
+    assert other["token"] != token and other["qrcode"] != data["qrcode"]
+
+
+async def test_scan_then_confirm_sets_session_cookies(client: httpx.AsyncClient, world: World) -> None:
+    token = (await new_qr(client))["token"]
+    assert (await status_of(client, token)).json()["data"]["status"] == "new"
+    pending = (await client.get("/__sandbox/qr")).json()
+    assert [q["status"] for q in pending if q["token"] == token] == ["new"]
+
+    scanned = await client.post("/__sandbox/qr/scan", json={"unique_id": "linxiaoman.kitchen", "confirm": False})
+    assert scanned.json()["status"] == "scanned" and scanned.json()["token"] == token
+    answer = await status_of(client, token)
+    assert answer.json()["data"]["status"] == "scanned"
+    assert "set-cookie" not in answer.headers
+
+    await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": token})
+    answer = await status_of(client, token)
+    assert answer.json()["data"] == {"status": "confirmed", "redirect_url": "/creator-micro/home"}
+    cookies = {c.split("=", 1)[0]: c for c in answer.headers.get_list("set-cookie")}
+    assert {"sessionid", "sessionid_ss", "sid_guard"} <= set(cookies)
+    assert "HttpOnly" in cookies["sessionid"] and "Path=/" in cookies["sessionid"]
+    sessionid = client.cookies["sessionid"]
+    assert client.cookies["sessionid_ss"] == sessionid
+    assert unquote(client.cookies["sid_guard"]).startswith(f"{sessionid}|")
+    assert world.sessions[sessionid].uid == KITCHEN
+
+    info = (await client.get("/web/api/media/user/info/")).json()
+    assert info["status_code"] == 0 and info["user"]["uid"] == KITCHEN
+    home = await client.get("/", follow_redirects=False)
+    assert home.status_code == 302 and home.headers["location"] == "/creator-micro/home"
+
+
+async def test_expired_qr_cannot_be_scanned_and_a_new_one_can(client: httpx.AsyncClient, world: World) -> None:
+    clock = [world.clock()]
+    world.clock = lambda: clock[0]
+    first = (await new_qr(client))["token"]
+    clock[0] += 149
+    assert (await status_of(client, first)).json()["data"]["status"] == "new"
+    clock[0] += 2  # past the default 150 s
+    assert (await status_of(client, first)).json()["data"]["status"] == "expired"
+    refused = await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": first})
+    assert refused.status_code == 400
+
+    assert (await client.post("/__sandbox/settings", json={"qr_ttl": 5})).json() == {"qr_ttl": 5.0}
+    second = (await new_qr(client))["token"]
+    clock[0] += 6
+    assert (await status_of(client, second)).json()["data"]["status"] == "expired"
+
+    third = (await new_qr(client))["token"]
+    expired = (await client.post("/__sandbox/qr/expire", json={"token": third})).json()
+    assert expired == {"expired": [third]}
+    assert (await status_of(client, third)).json()["data"]["status"] == "expired"
+    fourth = (await new_qr(client))["token"]
+    scanned = await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN})  # the latest pending one
+    assert scanned.json()["token"] == fourth and scanned.json()["status"] == "confirmed"
+
+
+async def test_sms_verification_holds_the_login_until_the_code(client: httpx.AsyncClient, world: World) -> None:
+    demanded = await client.post(f"/__sandbox/accounts/{RIDER}/sms", json={"required": True})
+    assert demanded.json()["sms_required"] is True
+    token = (await new_qr(client))["token"]
+    scanned = (await client.post("/__sandbox/qr/scan", json={"uid": RIDER})).json()
+    assert scanned["status"] == "verify" and len(scanned["sms_code"]) == 6
+    answer = await status_of(client, token)
+    assert answer.json()["data"]["status"] == "verify"
+    assert answer.json()["data"]["mobile"].endswith(RIDER[-4:])
+    assert "sessionid" not in client.cookies
+
+    wrong = str((int(scanned["sms_code"]) + 1) % 10**6).zfill(6)
+    refused = await client.post("/passport/web/validate_code/", json={"token": token, "code": wrong})
+    assert refused.json()["error_code"] == 1202
+    assert (await status_of(client, token)).json()["data"]["status"] == "verify"
+
+    accepted = await client.post("/passport/web/validate_code/", json={"token": token, "code": scanned["sms_code"]})
+    assert accepted.json()["error_code"] == 0
+    assert (await status_of(client, token)).json()["data"]["status"] == "confirmed"
+    assert world.session(client.cookies["sessionid"]).uid == RIDER
+    assert world.accounts[RIDER].sms_required is False  # demanded for one login only
+
+
+async def test_control_can_complete_verification(client: httpx.AsyncClient) -> None:
+    await client.post(f"/__sandbox/accounts/{KITCHEN}/sms", json={})
+    token = (await new_qr(client))["token"]
+    await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": token})
+    verified = await client.post("/__sandbox/qr/verify", json={"uid": KITCHEN})
+    assert verified.json()["status"] == "confirmed"
+    assert (await status_of(client, token)).json()["data"]["status"] == "confirmed"
+    again = await client.post("/__sandbox/qr/verify", json={"token": token})
+    assert again.status_code == 400
+
+
+async def test_logged_out_pages_redirect_and_apis_answer_8(client: httpx.AsyncClient) -> None:
+    for path in ("/creator-micro/home", "/creator-micro/content/manage", "/creator-micro/data/following/chat"):
+        page = await client.get(path, follow_redirects=False)
+        assert page.status_code == 302 and page.headers["location"] == "/"
+    followed = await client.get("/creator-micro/interactive/comment", follow_redirects=True)
+    assert "扫码登录" in followed.text
+    for path in ("/web/api/media/user/info/", "/aweme/v1/creator/item/list/", "/aweme/v1/web/notice/"):
+        assert (await client.get(path)).json() == {"status_code": 8, "status_msg": "用户未登录"}
+    client.cookies.set("sessionid", "0" * 32)
+    assert (await client.get("/creator/im/user_detail/")).json()["status_code"] == 8
+
+
+async def test_expiring_sessions_logs_every_cookie_out(client: httpx.AsyncClient, login) -> None:
+    await login(KITCHEN)
+    assert (await client.get("/web/api/media/user/info/")).json()["status_code"] == 0
+    expired = await client.post("/__sandbox/accounts/linxiaoman.kitchen/sessions/expire")
+    assert expired.json() == {"expired": 1}
+    assert (await client.get("/web/api/media/user/info/")).json()["status_code"] == 8
+    page = await client.get("/creator-micro/home", follow_redirects=False)
+    assert page.status_code == 302
+    account = (await client.get(f"/__sandbox/accounts/{KITCHEN}")).json()
+    assert account["active_sessions"] == 0
