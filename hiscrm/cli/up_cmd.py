@@ -6,9 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
+from hiscrm.api.server import build as build_api
+from hiscrm.api.server import serve as serve_api
 from hiscrm.cli.runtime import SubParsers, command, settings, setup_logging, stop_event
 from hiscrm.projector.runner import Projector
+from hiscrm.sandbox import seed
+from hiscrm.sandbox import server as sandbox_server
+from hiscrm.sandbox.app import create_app as create_sandbox
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.connection import connect
@@ -16,10 +22,13 @@ from projections import MODELS
 
 log = logging.getLogger("hiscrm.up")
 
+Service = Callable[[asyncio.Event], Awaitable[None]]
+
 
 def register(sub: SubParsers) -> None:
-    parser = command(sub, "up", "run broker, streams, projector (and the rest as it exists) on this machine")
-    parser.add_argument("--api-port", type=int, default=None)
+    parser = command(sub, "up", "run broker, streams, projector, API and the demo on this machine")
+    parser.add_argument("--api-port", type=int, default=None, help="API port (HISCRM_API_PORT, default 8080)")
+    parser.add_argument("--sandbox-port", type=int, default=None, help="sandbox port (default 8600)")
     parser.add_argument("--no-demo", action="store_true", help="do not start the sandbox and its demo account")
     parser.set_defaults(func=run)
 
@@ -38,17 +47,42 @@ async def run(args: argparse.Namespace) -> int:
         stack.push_async_callback(nc.drain)
         for row in await streams.apply(nc, s.streams_dir):
             log.info("stream %s: %s", row["name"], row["action"])
+
+        services: dict[str, Service] = {}
         projector = Projector(nc, s.read_models_dir, MODELS)
-        tasks = [asyncio.create_task(projector.run(stop), name="projector")]
+        services["projector"] = projector.run
         print(f"projector   {s.read_models_dir}", flush=True)
-        print("not yet part of `up`: coordinator, API, worker, sandbox demo", flush=True)
+
+        app, api_services, tokens = build_api(s, nc)
+        stack.callback(api_services.models.close)
+        services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
+        admin = tokens.first("admin").token
+        (s.data_dir / "admin.token").write_text(admin + "\n")
+        print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
+        print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
+
+        if not args.no_demo:
+            sock = sandbox_server.bind("127.0.0.1", s.sandbox_port)
+            sandbox = create_sandbox(seed.demo_world(), state_path=s.data_dir / "sandbox.json")
+            services["sandbox"] = lambda stop: sandbox_server.serve(sandbox, sock, stop)
+            print(f"sandbox     http://127.0.0.1:{s.sandbox_port}/  (simulated Douyin creator site)", flush=True)
+
         print("Ctrl-C stops everything", flush=True)
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({stopper, *tasks}, return_when=asyncio.FIRST_COMPLETED)
-        stop.set()
-        for task in tasks:
-            if task in done and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await supervise(services, stop)
     print("stopped", flush=True)
     return 0
+
+
+async def supervise(services: dict[str, Service], stop: asyncio.Event) -> None:
+    """Run every service until Ctrl-C or until one fails; then stop them all and re-raise the failure."""
+    tasks = {asyncio.create_task(run(stop), name=name): name for name, run in services.items()}
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({stopper, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("%s failed: %r", tasks[task], result)
+            raise result
+        if task in done and stopper not in done:
+            log.error("%s stopped by itself; stopping everything", tasks[task])
