@@ -2,11 +2,36 @@
 
 Each module has NAME, VERSION, TABLES, HANDLES and `apply(tx, rec)`; see hiscrm/projector/model.py.
 Bumping a VERSION makes the projector rebuild the models from the stream before it serves again.
+Modules starting with `_` and `paging` are helpers, not models.
 """
 
 from __future__ import annotations
 
 from hiscrm.projector.model import ReadModel
-from projections import workers
+from projections import (
+    accounts,
+    activity,
+    comments,
+    contents,
+    conversations,
+    freshness,
+    login_sessions,
+    notifications,
+    replies,
+    unread,
+    workers,
+)
 
-MODELS: list[ReadModel] = [workers]  # type: ignore[list-item]
+MODELS: list[ReadModel] = [  # type: ignore[list-item]
+    workers,
+    accounts,
+    login_sessions,
+    replies,
+    contents,
+    comments,
+    conversations,
+    notifications,
+    unread,
+    freshness,
+    activity,
+]

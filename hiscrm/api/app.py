@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hiscrm.api import system
+from hiscrm.api import system, v1
 from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
@@ -17,8 +17,9 @@ from hiscrm.api.metrics import Metrics, MetricsMiddleware
 from hiscrm.api.openapi import document
 from hiscrm.api.routing import Endpoint, Router, starlette_route
 from hiscrm.api.services import Services
+from hiscrm.api.v1.gauges import gauges
 
-ROUTER_MODULES: list[Any] = [system]
+ROUTER_MODULES: list[Any] = [system, *v1.ROUTER_MODULES]
 
 
 def routers() -> list[Router]:
@@ -43,6 +44,7 @@ def create_app(services: Services, tokens: Tokens) -> Starlette:
     )
     metrics = Metrics()
     metrics.gauges["hiscrm_projection_checkpoint"] = services.models.checkpoint
+    metrics.gauges.update(gauges(services))
     app.state.services = services
     app.state.tokens = tokens
     app.state.metrics = metrics

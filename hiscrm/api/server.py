@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from hiscrm.api.app import create_app
 from hiscrm.api.auth import Tokens
+from hiscrm.api.local_workers import LocalWorkers
 from hiscrm.api.services import Services
 from hiscrm.config import Settings
 from hiscrm.errors import HiscrmError
@@ -32,6 +33,7 @@ def build(settings: Settings, nc: HiscrmClient) -> tuple[Starlette, Services, To
         keys=KeyStore(nc, master),
         master_key=master,
     )
+    services.extras["local_workers"] = LocalWorkers.from_settings(settings)
     tokens = Tokens.load_or_create(settings.data_dir)
     return create_app(services, tokens), services, tokens
 
@@ -53,4 +55,6 @@ async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> No
         return
     server.should_exit = True
     await task
+    # Local workers are this API's children: they stop with it, before the broker does.
+    await app.state.services.extras["local_workers"].close()
     logging.getLogger(__name__).info("API stopped")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hiscrm.bench import backbone
+from hiscrm.bench import backbone, config_propagation
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker
@@ -36,6 +36,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 result: dict[str, Any] = {
                     "append": await backbone.measure_append(nc, sizes["append"], sizes["rounds"]),
                     "projection": await backbone.measure_projection(nc, sizes["rounds"]),
+                    "config_propagation_ms": await config_propagation.measure(nc),
                 }
             finally:
                 await nc.close()

@@ -17,11 +17,13 @@ COMMAND_MODULES = (
     "hiscrm.cli.streams_cmd",
     "hiscrm.cli.events_cmd",
     "hiscrm.cli.projector_cmd",
+    "hiscrm.cli.coordinator_cmd",
     "hiscrm.cli.projections_cmd",
     "hiscrm.cli.bench_cmd",
     "hiscrm.cli.api_cmd",
     "hiscrm.cli.up_cmd",
     "hiscrm.cli.sandbox_cmd",
+    "hiscrm.cli.worker_cmd",
 )
 
 

@@ -21,8 +21,11 @@ class Presence(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ProxyConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`hiscrm_proxies.<proxy_id>`; `sealed_password` is sealed with the master key for `proxy:<proxy_id>`."""
+
     proxy_id: str
     server: str
+    name: str | None = None
     protocol: Literal["http", "https", "socks5"] = "http"
     username: str | None = None
     sealed_password: str | None = None
@@ -46,6 +49,28 @@ class AccountConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     sealed_credentials: str | None = None
     proxy: ProxyConfig | None = None
     revision: int = 0
+
+
+class WorkerLoad(msgspec.Struct, kw_only=True):
+    worker_id: str
+    platforms: list[str]
+    max_accounts: int
+    accounts: int
+
+
+class CoordinatorStatus(msgspec.Struct, kw_only=True):
+    """`hiscrm_presence._coordinator_status`: the leading coordinator's view, for the API.
+
+    Written when it changes and at least every 10 s; the bucket's 30 s max age removes it once no
+    coordinator leads. `unassigned` maps each active account that no live worker can take to why.
+    """
+
+    coordinator_id: str
+    leader_since_ms: int
+    updated_at_ms: int
+    position: int  # the newest fact sequence the coordinator has folded
+    workers: list[WorkerLoad]
+    unassigned: dict[str, str]
 
 
 class LoginStart(msgspec.Struct, kw_only=True):

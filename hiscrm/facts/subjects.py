@@ -19,6 +19,8 @@ KEYS_BUCKET = "hiscrm_keys"
 PROXIES_BUCKET = "hiscrm_proxies"
 # Reserved keys in the presence bucket; worker ids may not start with "_".
 COORDINATOR_LEASE = "_coordinator"
+# The leader's view of workers and unplaceable accounts, for the API; expires with the bucket's max age.
+COORDINATOR_STATUS = "_coordinator_status"
 
 EVENT_PREFIX = "hiscrm.evt"
 COMMAND_PREFIX = "hiscrm.cmd"
@@ -91,6 +93,13 @@ def config_key(worker_id: str, account_id: str) -> str:
 
 def worker_config_keys(worker_id: str) -> str:
     return f"{token(worker_id, 'worker id')}.*"
+
+
+def kv_subject(bucket: str, key: str) -> str:
+    """The stream subject behind a KV key, for writes the KV client cannot make (per-message TTL on update)."""
+    for part in key.split("."):
+        token(part, f"{bucket} key part")
+    return f"$KV.{bucket}.{key}"
 
 
 def presence_key(worker_id: str) -> str:

@@ -42,6 +42,9 @@ class LiveModels:
     def checkpoint(self) -> int:
         return self._current().checkpoint()
 
+    def dead_letter_count(self) -> int:
+        return self._current().dead_letter_count()
+
     async def wait_for(self, seq: int, timeout: float = 2.0) -> bool:
         """True once the projector has applied `seq`; False after `timeout` (the write is then 202)."""
         deadline = time.monotonic() + timeout

@@ -1,0 +1,248 @@
+"""/api/v1/accounts: the monitored accounts, their settings and their state. Credentials never leave the bus."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+import msgspec
+
+from hiscrm.api.errors import bad_request, conflict
+from hiscrm.api.routing import Accepted, Call, Router
+from hiscrm.api.v1.common import (
+    ADMIN,
+    Deleted,
+    Platform,
+    account_row,
+    all_accounts,
+    caller,
+    ident,
+    path_id,
+    written,
+)
+from hiscrm.api.v1.proxy_book import ProxyBook
+from hiscrm.errors import ConcurrencyConflict
+from hiscrm.facts import catalogue as c
+from hiscrm.projector.model import Tx, key
+from projections import accounts, workers
+from projections.accounts import LoginStatus, Runtime, Trouble
+
+router = Router("v1", ADMIN, "accounts")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# Room for the `-L<n>` suffix of login session ids, which must stay one 128-character token.
+AccountId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Interval = Annotated[int, msgspec.Meta(ge=5, le=3600, description="seconds between crawl passes")]
+Status = Literal["active", "disabled"]
+
+
+class Account(msgspec.Struct, kw_only=True):
+    """Times are Unix milliseconds. `has_credentials` says a login stored a session, which is never shown."""
+
+    id: str
+    platform: str
+    account_name: str
+    status: Status
+    login_status: LoginStatus
+    platform_user_id: str | None
+    user_info: c.Profile | None
+    assigned_worker_id: str | None
+    monitor_interval: int
+    proxy_id: str | None
+    has_credentials: bool
+    login_id: str | None
+    trouble: Trouble | None
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def of(cls, row: accounts.AccountRow) -> Account:
+        return cls(
+            id=row.account_id,
+            platform=row.platform,
+            account_name=row.account_name,
+            status=row.status,
+            login_status=row.login_status,
+            platform_user_id=row.platform_user_id,
+            user_info=row.user_info,
+            assigned_worker_id=row.assigned_worker_id,
+            monitor_interval=row.monitor_interval,
+            proxy_id=row.proxy_id,
+            has_credentials=row.has_credentials,
+            login_id=row.login_id,
+            trouble=row.trouble,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class AccountQuery(msgspec.Struct, kw_only=True):
+    status: Status | None = None
+    platform: str | None = None
+    login_status: LoginStatus | None = None
+
+
+class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    platform: Platform
+    account_name: Name
+    account_id: AccountId | None = msgspec.field(default=None)
+    monitor_interval: Interval = 30
+    proxy_id: str | None = None
+    platform_user_id: str | None = None
+
+
+class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out (or null) stay as they are."""
+
+    account_name: Name | None = None
+    monitor_interval: Interval | None = None
+    platform_user_id: str | None = None
+    proxy_id: str | None = None
+    status: Status | None = None
+
+
+class AccountRuntime(msgspec.Struct, kw_only=True):
+    """One line of `GET /accounts/status/all`: who runs the account, its login state and its crawl statistics."""
+
+    id: str
+    account_name: str
+    platform: str
+    status: Status
+    login_status: LoginStatus
+    assigned_worker_id: str | None
+    worker_status: str | None
+    trouble: Trouble | None
+    runtime: Runtime
+
+
+def _view(account_id: str) -> Callable[[Tx], Account]:
+    return lambda tx: Account.of(account_row(tx, account_id))
+
+
+async def _require_proxy(call: Call, proxy_id: str | None) -> None:
+    if proxy_id is not None and await ProxyBook(call.services.nc).get(ident(proxy_id, "proxy_id")) is None:
+        raise bad_request(f"proxy {proxy_id!r} does not exist; create it with POST /api/v1/proxies")
+
+
+@router.route("GET", "/api/v1/accounts", summary="list accounts", query=AccountQuery, response=list[Account])
+async def list_accounts(call: Call) -> list[Account]:
+    q: AccountQuery = call.query
+    with call.services.models.read() as tx:
+        rows = all_accounts(tx)
+    return [
+        Account.of(row)
+        for row in rows
+        if (q.status is None or row.status == q.status)
+        and (q.platform is None or row.platform == q.platform)
+        and (q.login_status is None or row.login_status == q.login_status)
+    ]
+
+
+@router.route(
+    "GET",
+    "/api/v1/accounts/status/all",
+    summary="every account's worker, login state and crawl statistics",
+    response=list[AccountRuntime],
+)
+async def all_status(call: Call) -> list[AccountRuntime]:
+    with call.services.models.read() as tx:
+        return [_runtime(tx, row) for row in all_accounts(tx)]
+
+
+def _runtime(tx: Tx, row: accounts.AccountRow) -> AccountRuntime:
+    worker = None
+    if row.assigned_worker_id is not None:
+        worker = tx.get(workers.TABLE, key(row.assigned_worker_id), workers.WorkerRow)
+    return AccountRuntime(
+        id=row.account_id,
+        account_name=row.account_name,
+        platform=row.platform,
+        status=row.status,
+        login_status=row.login_status,
+        assigned_worker_id=row.assigned_worker_id,
+        worker_status=worker.status if worker is not None else None,
+        trouble=row.trouble,
+        runtime=row.runtime,
+    )
+
+
+@router.route("GET", "/api/v1/accounts/{id}", summary="one account", response=Account)
+async def get_account(call: Call) -> Account:
+    account_id = path_id(call, "account id")
+    with call.services.models.read() as tx:
+        return Account.of(account_row(tx, account_id))
+
+
+@router.route(
+    "POST",
+    "/api/v1/accounts",
+    summary="add an account; the coordinator assigns it to a worker",
+    body=AccountCreate,
+    response=Account,
+    status=201,
+)
+async def create_account(call: Call) -> Account | Accepted:
+    b: AccountCreate = call.body
+    account_id = ident(b.account_id, "account_id") if b.account_id is not None else f"acc-{secrets.token_hex(6)}"
+    if not b.account_name.strip():
+        raise bad_request("account_name is blank")
+    await _require_proxy(call, b.proxy_id)
+    services = call.services
+    with services.models.read() as tx:
+        if tx.exists(accounts.ROWS, accounts.row_key(account_id)):
+            raise conflict(f"account {account_id!r} already exists")
+    if await services.store.last_seq("account", account_id):
+        raise conflict(f"account id {account_id!r} belonged to a deleted account, whose history stays; choose another")
+    # The key first: once account.created is visible, a login may already need it.
+    await services.keys.create(account_id)
+    fact = c.AccountCreated(
+        account_id=account_id,
+        platform=b.platform,
+        account_name=b.account_name,
+        monitor_interval=b.monitor_interval,
+        platform_user_id=b.platform_user_id,
+        proxy_id=b.proxy_id,
+    )
+    try:
+        return await written(call, fact, _view(account_id), expected_last_seq=0)
+    except ConcurrencyConflict:
+        raise conflict(f"account {account_id!r} already exists") from None
+
+
+@router.route(
+    "PATCH", "/api/v1/accounts/{id}", summary="change an account's settings", body=AccountPatch, response=Account
+)
+async def update_account(call: Call) -> Account | Accepted:
+    account_id = path_id(call, "account id")
+    b: AccountPatch = call.body
+    given = {name: v for name in AccountPatch.__struct_fields__ if (v := getattr(b, name)) is not None}
+    if not given:
+        raise bad_request(f"nothing to change; send one or more of {', '.join(AccountPatch.__struct_fields__)}")
+    if b.account_name is not None and not b.account_name.strip():
+        raise bad_request("account_name is blank")
+    await _require_proxy(call, b.proxy_id)
+    with call.services.models.read() as tx:
+        row = account_row(tx, account_id)
+    changed = {name: v for name, v in given.items() if getattr(row, name) != v}
+    if not changed:
+        return Account.of(row)
+    return await written(call, c.AccountUpdated(account_id=account_id, **changed), _view(account_id))
+
+
+@router.route(
+    "DELETE",
+    "/api/v1/accounts/{id}",
+    summary="delete an account: its credential key is destroyed, its history stays",
+    response=Deleted,
+)
+async def delete_account(call: Call) -> Deleted | Accepted:
+    account_id = path_id(call, "account id")
+    services = call.services
+    with services.models.read() as tx:
+        account_row(tx, account_id)
+    # The key goes before the fact: if the append fails, a retry still finds the account and
+    # finishes the job, while the opposite order could leave a live key behind a gone account.
+    await services.keys.destroy(account_id)
+    fact = c.AccountDeleted(account_id=account_id, reason=f"deleted by {caller(call)}")
+    return await written(call, fact, lambda tx: Deleted(id=account_id))

@@ -1,0 +1,36 @@
+"""The Douyin creator web adapter. Pages, selectors and texts: reference/douyin-web.md, via site.py."""
+
+from __future__ import annotations
+
+from playwright.async_api import BrowserContext
+
+from hiscrm.facts.messages import ReplySend
+from hiscrm.platforms.base import Cursor, Known, LoginReport, LoginResult, Observe, PlatformOptions
+from hiscrm.platforms.douyin.crawl import crawl_pass
+from hiscrm.platforms.douyin.login import qr_login
+from hiscrm.platforms.douyin.reply import reply_to_comment, send_dm
+from hiscrm.platforms.douyin.site import Site
+
+
+class Douyin:
+    name = "douyin"
+
+    def __init__(self, st: Site) -> None:
+        self.site = st
+
+    async def login(self, context: BrowserContext, deadline_ms: int, report: LoginReport) -> LoginResult:
+        return await qr_login(context, self.site, deadline_ms, report)
+
+    async def crawl(
+        self, context: BrowserContext, account_id: str, cursor: Cursor, known: Known, observe: Observe
+    ) -> None:
+        await crawl_pass(context, self.site, account_id, cursor, known, observe)
+
+    async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str:
+        if request.target_type == "comment":
+            return await reply_to_comment(context, self.site, request, known)
+        return await send_dm(context, self.site, request, known)
+
+
+def create(options: PlatformOptions) -> Douyin:
+    return Douyin(Site.at(options.base_url))

@@ -1,0 +1,38 @@
+"""Works: the works page pages through item/list (and work_list for exact times and statistics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hiscrm.facts.catalogue import ContentObserved
+from hiscrm.platforms.capture import Capture
+from hiscrm.platforms.douyin import answers, parse, site
+from hiscrm.platforms.douyin.pages import open_creator_page, wait_for_count
+from hiscrm.platforms.douyin.run import CrawlRun
+
+
+async def crawl_works(run: CrawlRun) -> list[ContentObserved]:
+    page = run.page
+    with Capture(page, [site.ITEM_LIST, site.WORK_LIST]) as capture:
+        await open_creator_page(page, run.site, site.WORKS)
+        items: list[dict[str, Any]] = []
+        pages = 0
+        while True:
+            data = answers.ok((await capture.wait_for(site.ITEM_LIST, pages + 1))[pages])
+            pages += 1
+            items.extend(data["item_info_list"])
+            # The next click is only safe once the page has rendered this answer and moved its cursor.
+            await wait_for_count(page, site.WORK_ITEM, len(items))
+            if not data.get("has_more"):
+                break
+            await page.locator(site.WORKS_MORE).click()
+        await capture.settle()
+    awemes = {str(a["aweme_id"]): a for answer in capture.of(site.WORK_LIST) for a in answers.ok(answer)["aweme_list"]}
+    works = []
+    now = run.now_ms()
+    for item in items:
+        work = parse.content(run.account_id, item, awemes.get(str(item["item_id_plain"])), now)
+        run.titles[work.content_id] = work.title or ""
+        await run.observe(work)
+        works.append(work)
+    return works

@@ -1,0 +1,278 @@
+"""One account on this worker: its browser context, its crawl loop, its logins and sends.
+
+Everything that touches the account's context (a pass, a login, a send) holds the account's lock,
+so they never interleave on one page set. A pass runs at the account's interval ±10 %; trouble
+(logged out, verification, risk control) is reported once per episode as a fact, then the loop
+backs off exponentially and probes again, never spinning. An episode ends with a successful pass
+or new credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from hiscrm.facts.catalogue import AccountBlocked, AccountSessionExpired
+from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
+from hiscrm.platforms.base import Blocked, Platform, PlatformError, PlatformTrouble
+from hiscrm.secrets.keystore import KeyStore
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.event_store import EventStore
+from hiscrm.worker import login_flow, reply_flow
+from hiscrm.worker.browser import Chromium
+from hiscrm.worker.credentials import Credentials
+from hiscrm.worker.pacing import Backoff, jittered
+from hiscrm.worker.proxy import playwright_proxy
+from hiscrm.worker.recorder import PassRecorder
+from hiscrm.worker.seen import SeenIndex
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "seen.idx"
+
+
+@dataclass(frozen=True)
+class Timing:
+    backoff_base_s: float = 60.0
+    backoff_cap_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    worker_id: str
+    nc: HiscrmClient
+    store: EventStore
+    keys: KeyStore
+    master_key: bytes
+    chromium: Chromium
+    platforms: Mapping[str, Platform]
+    data_dir: Path
+    timing: Timing
+    crawl_slots: asyncio.Semaphore  # passes running at once on this worker, whatever the account
+
+    def account_dir(self, account_id: str) -> Path:
+        return self.data_dir / "browser" / account_id
+
+
+class AccountRunner:
+    def __init__(self, deps: WorkerDeps, config: AccountConfig) -> None:
+        self.deps = deps
+        self.config = config
+        self.account_id = config.account_id
+        self.platform = deps.platforms[config.platform]
+        self.credentials = Credentials(deps.keys, deps.account_dir(self.account_id), self.account_id)
+        self.backoff = Backoff(deps.timing.backoff_base_s, deps.timing.backoff_cap_s)
+        self.lock = asyncio.Lock()
+        self.ready = asyncio.Event()  # the dedupe index is loaded and caught up
+        self._wake = asyncio.Event()
+        self._index: SeenIndex | None = None
+        self._context: BrowserContext | None = None
+        self._context_stale = False
+        self._reported: str | None = None  # the trouble of the current episode, once appended
+        self._task: asyncio.Task[None] | None = None
+        self._login: asyncio.Task[None] | None = None
+        self._sends: dict[str, asyncio.Task[None]] = {}
+
+    # ------------------------------------------------------------------ lifecycle, driven by the service
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"account {self.account_id}")
+
+    async def stop(self) -> None:
+        for task in (self._login, *self._sends.values(), self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._close_context()
+
+    def update(self, config: AccountConfig) -> None:
+        """A newer config, applied live."""
+        old, self.config = self.config, config
+        if (config.sealed_credentials, config.proxy) != (old.sealed_credentials, old.proxy):
+            self._context_stale = True
+            self._end_episode()
+            self._wake.set()
+        elif (config.status, config.logged_in) != (old.status, old.logged_in):
+            self._wake.set()
+
+    def crawl_now(self) -> None:
+        self._wake.set()
+
+    def start_login(self, cmd: LoginStart) -> None:
+        """A newer login_start replaces one still waiting for its scan."""
+        if self._login is not None:
+            self._login.cancel()
+        self._login = asyncio.create_task(self._run_login(cmd), name=f"login {cmd.login_id}")
+
+    def start_send(self, cmd: ReplySend) -> None:
+        """Sends in a task of its own; a reply already being sent here is not started twice."""
+        if cmd.reply_id in self._sends:
+            return
+        task = asyncio.create_task(self._send(cmd), name=f"reply {cmd.reply_id}")
+        self._sends[cmd.reply_id] = task
+        task.add_done_callback(lambda _: self._sends.pop(cmd.reply_id, None))
+
+    async def _send(self, cmd: ReplySend) -> None:
+        try:
+            await self.ready.wait()
+            async with self.lock:
+                if await reply_flow.already_settled(self.deps.store, cmd.reply_id):
+                    return
+                if not self._logged_in():
+                    reason = "the account is not logged in"
+                    await reply_flow.fail(self.deps.store, cmd, self.deps.worker_id, reason, "not_logged_in")
+                    return
+                context = await self._open_context()
+                sending = self.platform.send(context, cmd, self._ready_index())
+                await reply_flow.settle_reply(self.deps.store, cmd, self.deps.worker_id, sending)
+        except PlatformTrouble as trouble:
+            await self._report(trouble, self.backoff.next_delay())
+        except Exception:
+            log.exception("%s: reply %s broke off", self.account_id, cmd.reply_id)
+
+    # ------------------------------------------------------------------ the crawl loop
+
+    async def _run(self) -> None:
+        self._index = await self._load_index()
+        self.ready.set()
+        while True:
+            delay = await self._step() if self._crawlable() else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+
+    async def _load_index(self) -> SeenIndex:
+        """This worker's copy of the index, brought up to date from the stream before the first pass."""
+        index = await asyncio.to_thread(SeenIndex.load, self.deps.account_dir(self.account_id) / INDEX_FILE)
+        while True:
+            try:
+                if await index.catch_up(self.deps.nc, self.account_id):
+                    index.cursor = {}  # someone else observed for this account meanwhile: read everything once
+                return index
+            except Exception:
+                delay = self.backoff.next_delay()
+                log.exception("%s: cannot read the account's facts; retrying in %.0f s", self.account_id, delay)
+                await asyncio.sleep(delay)
+
+    def _logged_in(self) -> bool:
+        return self.config.logged_in and bool(self.config.sealed_credentials)
+
+    def _crawlable(self) -> bool:
+        return self.config.status == "active" and self._logged_in()
+
+    def _ready_index(self) -> SeenIndex:
+        assert self._index is not None, "used before the index was loaded"
+        return self._index
+
+    async def _step(self) -> float:
+        """One pass; the seconds until the next."""
+        try:
+            # The account's lock first: waiting for it must not hold a slot other accounts could use.
+            async with self.lock, self.deps.crawl_slots:
+                await self._pass()
+        except PlatformTrouble as trouble:
+            delay = self.backoff.next_delay()
+            await self._report(trouble, delay)
+            return delay
+        except PlatformError as exc:
+            delay = self.backoff.next_delay()
+            log.warning("%s: pass failed (%s); next try in %.0f s", self.account_id, exc, delay)
+            return delay
+        except Exception:
+            # A broker hiccup, a browser crash: retried later, never in a loop.
+            delay = self.backoff.next_delay()
+            log.exception("%s: pass failed; next try in %.0f s", self.account_id, delay)
+            return delay
+        self.backoff.reset()
+        self._end_episode()
+        return jittered(self.config.monitor_interval)
+
+    async def _pass(self) -> None:
+        index = self._ready_index()
+        context = await self._open_context()
+        recorder = PassRecorder(self.deps.store, index, self.account_id, baseline=index.passes == 0)
+        cursor = dict(index.cursor)
+        await self.platform.crawl(context, self.account_id, cursor, index, recorder.observe)
+        await recorder.flush()
+        index.cursor = cursor
+        pass_no = index.passes + 1
+        await self.deps.store.append(recorder.summary(self.deps.worker_id, pass_no))
+        index.record_pass(pass_no)
+        await asyncio.to_thread(index.save)
+        await self.credentials.save(self.config, await context.storage_state())
+
+    # ------------------------------------------------------------------ trouble
+
+    def _end_episode(self) -> None:
+        self._reported = None
+        self.backoff.reset()
+
+    async def _report(self, trouble: PlatformTrouble, retry_after_s: float) -> None:
+        """Appends the trouble unless this episode already did; a different trouble is a new episode."""
+        if self._reported == trouble.code:
+            log.info("%s: still %s; next try in %.0f s", self.account_id, trouble.code, retry_after_s)
+            return
+        worker = self.deps.worker_id
+        if isinstance(trouble, Blocked):
+            fact: AccountBlocked | AccountSessionExpired = AccountBlocked(
+                account_id=self.account_id,
+                kind=trouble.kind,
+                worker_id=worker,
+                detail=trouble.detail,
+                retry_after_s=round(retry_after_s),
+            )
+        else:
+            fact = AccountSessionExpired(account_id=self.account_id, worker_id=worker, detail=trouble.detail)
+        try:
+            await self.deps.store.append(fact)
+        except Exception:
+            log.exception("%s: could not report %s; the next probe will", self.account_id, trouble.code)
+            return
+        self._reported = trouble.code
+        log.warning("%s: %s (%s); next try in %.0f s", self.account_id, trouble.code, trouble.detail, retry_after_s)
+
+    # ------------------------------------------------------------------ login
+
+    async def _run_login(self, cmd: LoginStart) -> None:
+        facts = login_flow.LoginFacts(self.deps.store, cmd, self.deps.worker_id)
+        try:
+            async with self.lock:
+                context = await self._open_context()
+                result = await login_flow.settle_login(facts, self.platform.login(context, cmd.expires_at_ms, facts))
+            if result is None:
+                return
+            sealed = await self.credentials.seal(result.storage_state)
+            if sealed is None:
+                await facts.failed("the account's key is gone (was the account deleted?)", "no_key")
+                return
+            await facts.succeeded(result, sealed)
+            self._end_episode()
+        except Exception:
+            log.exception("%s: login %s broke off", self.account_id, cmd.login_id)
+
+    # ------------------------------------------------------------------ the browser context
+
+    async def _open_context(self) -> BrowserContext:
+        context = self._context
+        if context is not None and not self._context_stale and context.browser and context.browser.is_connected():
+            return context
+        await self._close_context()
+        self._context_stale = False
+        state = await self.credentials.load(self.config)
+        proxy = playwright_proxy(self.config.proxy, self.deps.master_key)
+        self._context = await self.deps.chromium.new_context(self.account_id, state, proxy)
+        return self._context
+
+    async def _close_context(self) -> None:
+        context, self._context = self._context, None
+        if context is not None:
+            with contextlib.suppress(PlaywrightError):  # a context of a crashed browser is already gone
+                await context.close()
