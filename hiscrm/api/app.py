@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hiscrm.api import system, v1
+from hiscrm.api import console, system, v1
 from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
@@ -39,7 +39,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(services: Services, tokens: Tokens) -> Starlette:
     all_endpoints = endpoints()
     app = Starlette(
-        routes=[starlette_route(e) for e in all_endpoints],
+        routes=[*(starlette_route(e) for e in all_endpoints), *console.routes()],
         exception_handlers={HTTPException: _http_error},
     )
     metrics = Metrics()

@@ -8,16 +8,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from hiscrm.api.local_workers import WorkerSpec
 from hiscrm.api.server import build as build_api
 from hiscrm.api.server import serve as serve_api
 from hiscrm.cli.runtime import SubParsers, command, settings, setup_logging, stop_event
+from hiscrm.coordinator.service import Coordinator, default_id
 from hiscrm.projector.runner import Projector
 from hiscrm.sandbox import seed
 from hiscrm.sandbox import server as sandbox_server
 from hiscrm.sandbox.app import create_app as create_sandbox
+from hiscrm.sandbox.state import World
+from hiscrm.secrets.sealing import load_master_key
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.connection import connect
+from hiscrm.worker.demo import run_demo
 from projections import MODELS
 
 log = logging.getLogger("hiscrm.up")
@@ -30,6 +35,9 @@ def register(sub: SubParsers) -> None:
     parser.add_argument("--api-port", type=int, default=None, help="API port (HISCRM_API_PORT, default 8080)")
     parser.add_argument("--sandbox-port", type=int, default=None, help="sandbox port (default 8600)")
     parser.add_argument("--no-demo", action="store_true", help="do not start the sandbox and its demo account")
+    parser.add_argument("--worker-id", default="local-1", help="id of the browser worker up starts (default local-1)")
+    parser.add_argument("--max-accounts", type=int, default=10, help="accounts that worker takes (default 10)")
+    parser.add_argument("--no-worker", action="store_true", help="start no browser worker (run them elsewhere)")
     parser.set_defaults(func=run)
 
 
@@ -53,6 +61,10 @@ async def run(args: argparse.Namespace) -> int:
         services["projector"] = projector.run
         print(f"projector   {s.read_models_dir}", flush=True)
 
+        coordinator = Coordinator(nc, load_master_key(s.data_dir), coordinator_id=default_id())
+        services["coordinator"] = coordinator.run
+        print("coordinator leads while it holds the lease; more may run elsewhere", flush=True)
+
         app, api_services, tokens = build_api(s, nc)
         stack.callback(api_services.models.close)
         services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
@@ -61,11 +73,22 @@ async def run(args: argparse.Namespace) -> int:
         print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
         print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
 
+        local_workers = api_services.extras["local_workers"]
         if not args.no_demo:
             sock = sandbox_server.bind("127.0.0.1", s.sandbox_port)
-            sandbox = create_sandbox(seed.demo_world(), state_path=s.data_dir / "sandbox.json")
+            # The sandbox keeps its world between runs, so the demo account's session survives a restart.
+            state = s.data_dir / "sandbox.json"
+            world = World.load(state) if state.exists() else seed.demo_world()
+            sandbox = create_sandbox(world, state_path=state)
             services["sandbox"] = lambda stop: sandbox_server.serve(sandbox, sock, stop)
+            services["demo"] = lambda stop: run_demo(nc, api_services.keys, world, stop)
+            # The worker's Douyin adapter crawls the sandbox instead of the real site.
+            local_workers.environment["HISCRM_DOUYIN_BASE_URL"] = f"http://127.0.0.1:{s.sandbox_port}"
             print(f"sandbox     http://127.0.0.1:{s.sandbox_port}/  (simulated Douyin creator site)", flush=True)
+        if not args.no_worker:
+            spec = WorkerSpec(worker_id=args.worker_id, platforms=["douyin"], max_accounts=args.max_accounts)
+            await local_workers.start(spec)
+            print(f"worker      {spec.worker_id} (log {local_workers.log_path(spec.worker_id)})", flush=True)
 
         print("Ctrl-C stops everything", flush=True)
         await supervise(services, stop)

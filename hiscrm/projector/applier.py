@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import lmdb
 
+from hiscrm.facts.base import Fact
+from hiscrm.facts.catalogue import BY_TYPE_NAME
 from hiscrm.facts.codec import Recorded, headers_dict
-from hiscrm.projector.model import Handler, ReadModel
+from hiscrm.projector.model import BatchTx, Handler, ReadModel
 from hiscrm.projector.storage import DeadLetter, ModelEnv
 from hiscrm.store.feed import Raw
 from hiscrm.store.reader import Undecoded, decode_raw
 
 
-def dispatch_table(models: list[ReadModel]) -> dict[str, tuple[Handler, ...]]:
-    table: dict[str, list[Handler]] = defaultdict(list)
-    for model in models:
-        for type_name in model.HANDLES:
-            table[type_name].append(model.apply)
-    return {name: tuple(handlers) for name, handlers in table.items()}
+def dispatch_table(models: list[ReadModel]) -> dict[type[Fact], tuple[Handler, ...]]:
+    """Fact class -> every model's handler for it, in model order: one dict lookup per fact."""
+    return {
+        cls: tuple(model.HANDLERS[name] for model in models if name in model.HANDLERS)
+        for name, cls in BY_TYPE_NAME.items()
+    }
 
 
 class Applier:
@@ -44,7 +44,7 @@ class Applier:
     def _apply(self, raws: list[Raw], *, isolate: bool) -> int:
         env, handlers = self.env, self.handlers
         with env.write() as txn:
-            tx = env.tx(txn)
+            tx = BatchTx(txn, env.dbs)
             checkpoint = env.checkpoint(txn)
             for raw in raws:
                 if raw.seq <= checkpoint:
@@ -55,12 +55,13 @@ class Applier:
                 elif isolate:
                     self._apply_isolated(txn, raw, item)
                 else:
-                    for handle in handlers.get(item.type_name, ()):
-                        try:
+                    try:
+                        for handle in handlers[item.fact.__class__]:
                             handle(tx, item)
-                        except Exception as exc:
-                            raise _ModelFailure from exc
+                    except Exception as exc:
+                        raise _ModelFailure from exc
                 checkpoint = raw.seq
+            tx.flush()
             env.set_checkpoint(txn, checkpoint)
             if not self._versions_written:
                 env.set_versions(txn)
@@ -72,7 +73,7 @@ class Applier:
         nested = env.env.begin(write=True, parent=txn)
         try:
             tx = env.tx(nested)
-            for handle in self.handlers.get(rec.type_name, ()):
+            for handle in self.handlers[rec.fact.__class__]:
                 handle(tx, rec)
         except Exception as exc:
             nested.abort()

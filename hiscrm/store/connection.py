@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
 
 from hiscrm.errors import BrokerUnavailable
+from hiscrm.store.auth import Credentials, read_credentials
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +40,40 @@ class HiscrmClient(Client):
             sink(subject, reply, data, headers)
 
 
-async def connect(servers: list[str], name: str, *, wait_s: float = 10.0, **options: object) -> HiscrmClient:
+def credentials_from_env() -> Credentials | None:
+    """HISCRM_NATS_CREDS (a file from `hiscrm auth`), else HISCRM_NATS_USER and HISCRM_NATS_PASSWORD, else none."""
+    path = os.environ.get("HISCRM_NATS_CREDS")
+    if path:
+        return read_credentials(Path(path))
+    user = os.environ.get("HISCRM_NATS_USER")
+    if user:
+        return Credentials(user, os.environ.get("HISCRM_NATS_PASSWORD", ""))
+    return None
+
+
+async def connect(
+    servers: list[str],
+    name: str,
+    *,
+    wait_s: float = 10.0,
+    credentials: Credentials | None = None,
+    **options: object,
+) -> HiscrmClient:
     """Connect to any of `servers`, retrying for up to `wait_s` before giving a clear error.
 
     After the first connect the client reconnects forever: a broker restart or a cluster
-    leader change must not take a service down.
+    leader change must not take a service down. Without `credentials`, the environment's
+    (HISCRM_NATS_CREDS or HISCRM_NATS_USER/PASSWORD) are used, so every service started by a
+    unit file or a supervisor connects as its role without code of its own.
     """
+    credentials = credentials or credentials_from_env()
+    if credentials is not None:
+        options = {
+            "user": credentials.user,
+            "password": credentials.password,
+            "inbox_prefix": credentials.inbox_prefix,
+            **options,
+        }
 
     client: list[HiscrmClient] = []
 
@@ -77,6 +108,12 @@ async def connect(servers: list[str], name: str, *, wait_s: float = 10.0, **opti
             )
             client.append(nc)
             return nc
+        except nats.errors.AuthorizationError:
+            who = f"user {credentials.user!r}" if credentials else "a client without credentials"
+            raise BrokerUnavailable(
+                f"NATS at {', '.join(servers)} refused {who}; name credentials with --nats-creds or "
+                "HISCRM_NATS_CREDS (files from `hiscrm auth`)"
+            ) from None
         except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
             last = exc
         if asyncio.get_running_loop().time() >= deadline:

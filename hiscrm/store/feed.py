@@ -56,11 +56,17 @@ def parse_reply(reply: bytes | str) -> tuple[int, int, int, int]:
 
 
 def consumer_config(
-    deliver_subject: str, subject: str | list[str], from_seq: int | None, from_time: dt.datetime | None
+    name: str,
+    deliver_subject: str,
+    subject: str | list[str],
+    from_seq: int | None,
+    from_time: dt.datetime | None,
+    last_per_subject: bool = False,
 ) -> dict[str, Any]:
     """A push consumer for one filter subject, or several (`filter_subjects`, NATS 2.10+)."""
     filters = {"filter_subject": subject} if isinstance(subject, str) else {"filter_subjects": list(subject)}
     config: dict[str, Any] = {
+        "name": name,
         "deliver_subject": deliver_subject,
         **filters,
         "ack_policy": "none",
@@ -74,6 +80,8 @@ def consumer_config(
     }
     if from_seq is not None and from_seq > 1:
         config.update(deliver_policy="by_start_sequence", opt_start_seq=from_seq)
+    elif last_per_subject:
+        config["deliver_policy"] = "last_per_subject"
     elif from_time is not None:
         config.update(
             deliver_policy="by_start_time",
@@ -82,6 +90,16 @@ def consumer_config(
     else:
         config["deliver_policy"] = "all"
     return config
+
+
+def create_subject(stream: str, name: str, subject: str | list[str]) -> str:
+    """The consumer-create API subject; with one filter it carries the filter, so permissions can check it.
+
+    A user allowed only `$JS.API.CONSUMER.CREATE.<stream>.*.<its filter>` can read nothing else, which
+    is how a worker is limited to its own config keys (see hiscrm/store/auth.py).
+    """
+    base = f"$JS.API.CONSUMER.CREATE.{stream}.{name}"
+    return f"{base}.{subject}" if isinstance(subject, str) else base
 
 
 class Feed:
@@ -103,6 +121,8 @@ class Feed:
         self._closed = False
         self._tasks: set[asyncio.Future[None]] = set()
         self.num_pending_at_start = 0
+        # For KV watches: each key's newest value first, until something has been delivered.
+        self._last_per_subject = False
 
     @classmethod
     async def open(
@@ -114,8 +134,10 @@ class Feed:
         from_time: dt.datetime | None = None,
         stream: str = EVENTS_STREAM,
         high_water: int = 50_000,
+        last_per_subject: bool = False,
     ) -> Feed:
         feed = cls(nc, subject, stream, high_water)
+        feed._last_per_subject = last_per_subject
         await feed._start(from_seq, from_time)
         feed._watchdog = asyncio.create_task(feed._watch())
         return feed
@@ -126,9 +148,11 @@ class Feed:
         self._sid = sub._id
         self.nc.raw_sinks[sub._id] = self._deliver
         self._next_cseq = 1
-        config = consumer_config(inbox, self.subject, from_seq, from_time)
+        # A fresh name each time: a recreated consumer must not collide with the one it replaces.
+        name = self.nc._nuid.next().decode()
+        config = consumer_config(name, inbox, self.subject, from_seq, from_time, self._last_per_subject)
         reply = await self.nc.request(
-            f"$JS.API.CONSUMER.CREATE.{self.stream}",
+            create_subject(self.stream, name, self.subject),
             json.dumps({"stream_name": self.stream, "config": config}).encode(),
             timeout=10,
         )

@@ -9,7 +9,7 @@ writes are published here to the key's subject directly, with the headers the KV
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable
 
@@ -18,7 +18,9 @@ from nats.js.errors import APIError, NotFoundError
 from nats.js.kv import KeyValue
 
 from hiscrm.errors import HiscrmError
+from hiscrm.facts.codec import Headers
 from hiscrm.facts.subjects import kv_subject
+from hiscrm.store.feed import Feed
 
 EXPECTED_SEQ = "Nats-Expected-Last-Subject-Sequence"
 OPERATION = "KV-Operation"
@@ -77,18 +79,46 @@ def removed(entry: Entry) -> bool:
     return entry.operation in REMOVALS
 
 
+def _operation(headers: Headers | None) -> str | None:
+    """DEL or PURGE for a removal, None for a value; "" for a server marker of a kind not known here."""
+    if headers is None:
+        return None
+    op = headers.get(OPERATION)
+    if op is not None:
+        return op
+    reason = headers.get(MARKER_REASON)
+    if reason is None:
+        return None
+    return _MARKERS.get(reason, "")
+
+
+# Server-placed markers (NATS 2.11+) name why a key went away instead of carrying KV-Operation.
+_MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
+
+
 async def follow(kv: KeyValue, keys: str, on_change: OnChange, ready: asyncio.Event | None = None) -> None:
-    """Hand every current value, then every change, of `keys` to `on_change`; `ready` is set once caught up."""
-    watcher = await kv.watch(keys)
+    """Hand every current value, then every change, of `keys` to `on_change`; `ready` is set once caught up.
+
+    The watch is a Feed (an ordered consumer created with its filter in the API subject) rather than
+    nats-py's watcher, whose consumer-create request names no filter: a worker whose permissions
+    allow only its own keys as the filter can then watch them, and nothing else.
+    """
+    bucket, stream, prefix = kv._name, kv._stream, kv._pre
+    feed = await Feed.open(kv._js._nc, subject=prefix + keys, stream=stream, last_per_subject=True, high_water=4096)
+    caught_up = ready if ready is not None else asyncio.Event()
+    if feed.num_pending_at_start == 0:
+        caught_up.set()
     try:
-        async for entry in watcher:
-            if entry is None:
-                if ready is not None:
-                    ready.set()
-                continue
-            result = on_change(entry)
-            if inspect.isawaitable(result):
-                await result
+        while True:
+            for raw in await feed.batch(256):
+                op = _operation(raw.headers)
+                if op != "":
+                    created = dt.datetime.fromtimestamp(raw.time_ms / 1000, dt.UTC)
+                    entry = Entry(bucket, raw.subject[len(prefix) :], raw.payload, raw.seq, raw.pending, created, op)
+                    result = on_change(entry)
+                    if inspect.isawaitable(result):
+                        await result
+                if raw.pending == 0:
+                    caught_up.set()
     finally:
-        with contextlib.suppress(Exception):
-            await watcher.stop()
+        await feed.close()

@@ -14,9 +14,18 @@ import logging
 import time
 
 from hiscrm.errors import ConcurrencyConflict
-from hiscrm.facts.catalogue import AccountCreated, LoginRequested, LoginSucceeded
+from hiscrm.facts.catalogue import (
+    AccountAssigned,
+    AccountCreated,
+    AccountSessionExpired,
+    AccountUnassigned,
+    LoginExpired,
+    LoginFailed,
+    LoginRequested,
+    LoginSucceeded,
+)
 from hiscrm.facts.codec import Recorded, new_id
-from hiscrm.facts.subjects import aggregate_type_filter
+from hiscrm.facts.subjects import aggregate_filter, aggregate_type_filter
 from hiscrm.sandbox.model import Invalid, NotFound
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.keystore import KeyStore
@@ -35,22 +44,76 @@ COMMENTS_PER_MINUTE = 6.0
 MESSAGES_PER_MINUTE = 3.0
 
 
+RETRY_S = 10.0  # between login requests while none succeeds (no live worker yet, a failed scan)
+
+
+class _DemoAccount:
+    """What the facts say about the demo account's login, as far as they have been read."""
+
+    def __init__(self) -> None:
+        self.caught_up = False
+        self.assigned = False
+        self.logged_in = False
+        self.live_login: str | None = None
+
+    def apply(self, fact: object) -> None:
+        if getattr(fact, "account_id", None) != ACCOUNT_ID:
+            return
+        if isinstance(fact, AccountAssigned | AccountUnassigned):
+            self.assigned = isinstance(fact, AccountAssigned)
+        elif isinstance(fact, AccountSessionExpired):
+            self.logged_in = False
+        elif isinstance(fact, LoginRequested):
+            self.live_login = fact.login_id
+        elif isinstance(fact, LoginSucceeded | LoginFailed | LoginExpired):
+            self.logged_in = self.logged_in or isinstance(fact, LoginSucceeded)
+            if fact.login_id == self.live_login:
+                self.live_login = None
+
+    @property
+    def wants_login(self) -> bool:
+        return self.caught_up and self.assigned and not self.logged_in and self.live_login is None
+
+
 async def run_demo(nc: HiscrmClient, keys: KeyStore, world: World, stop: asyncio.Event) -> None:
-    """Until `stop`: the demo account exists and logs in once; every new QR the sandbox shows is scanned."""
+    """Until `stop`: the demo account exists and stays logged in; every new QR the sandbox shows is scanned."""
     store = EventStore(nc)
     await _ensure_account(store, keys)
-    if not await _ever_logged_in(nc):
-        login_id = f"demo-{new_id()}"
-        expires = int(time.time() * 1000) + LOGIN_WINDOW_MS
-        await store.append(
-            LoginRequested(login_id=login_id, account_id=ACCOUNT_ID, expires_at_ms=expires, requested_by="demo")
-        )
     account = world.account(UID)
     account.comments_per_minute, account.messages_per_minute = COMMENTS_PER_MINUTE, MESSAGES_PER_MINUTE
-    while not stop.is_set():
-        _scan_waiting_qrs(world)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
+    state = _DemoAccount()
+    follower = asyncio.create_task(_follow(nc, state))
+    last_request = -RETRY_S
+    try:
+        while not stop.is_set():
+            _scan_waiting_qrs(world)
+            if state.wants_login and time.monotonic() - last_request >= RETRY_S:
+                last_request = time.monotonic()
+                await _request_login(store)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+
+
+async def _follow(nc: HiscrmClient, state: _DemoAccount) -> None:
+    subjects = [aggregate_filter("account", ACCOUNT_ID), aggregate_type_filter("login")]
+    async for raw in reader.read_raw(nc, subject=subjects, follow=True):
+        item = reader.decode_raw(raw)
+        if isinstance(item, Recorded):
+            state.apply(item.fact)
+        state.caught_up = state.caught_up or raw.pending == 0
+
+
+async def _request_login(store: EventStore) -> None:
+    login_id = f"demo-{new_id()}"
+    expires = int(time.time() * 1000) + LOGIN_WINDOW_MS
+    await store.append(
+        LoginRequested(login_id=login_id, account_id=ACCOUNT_ID, expires_at_ms=expires, requested_by="demo")
+    )
+    log.info("demo: login %s requested for %s", login_id, ACCOUNT_ID)
 
 
 async def _ensure_account(store: EventStore, keys: KeyStore) -> None:
@@ -60,13 +123,6 @@ async def _ensure_account(store: EventStore, keys: KeyStore) -> None:
     )
     with contextlib.suppress(ConcurrencyConflict):  # it exists from an earlier run
         await store.append(created, expected_last_seq=0)
-
-
-async def _ever_logged_in(nc: HiscrmClient) -> bool:
-    async for item in reader.read(nc, subject=aggregate_type_filter("login")):
-        if isinstance(item, Recorded) and isinstance(item.fact, LoginSucceeded) and item.fact.account_id == ACCOUNT_ID:
-            return True
-    return False
 
 
 def _scan_waiting_qrs(world: World) -> None:

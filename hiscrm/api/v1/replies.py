@@ -16,7 +16,17 @@ import msgspec
 from hiscrm.api.envelopes import JSONResponse
 from hiscrm.api.errors import bad_request, conflict, not_found
 from hiscrm.api.routing import Accepted, Call, Router
-from hiscrm.api.v1.common import ADMIN, account_row, active_account, caller, ident, path_id, pending, written
+from hiscrm.api.v1.common import (
+    ADMIN,
+    Pending,
+    account_row,
+    active_account,
+    caller,
+    ident,
+    path_id,
+    pending,
+    written,
+)
 from hiscrm.errors import ConcurrencyConflict
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx, key
@@ -125,16 +135,12 @@ def _repeat(fact: c.ReplyRequested, first: Any) -> None:
         raise conflict(f"request_id {fact.request_id!r} was already used for a different reply ({fact.reply_id})")
 
 
-@router.route(
-    "POST",
-    "/api/v1/replies",
-    summary="send a reply to a comment or a direct message (idempotent on request_id)",
-    body=ReplyCreate,
-    response=Reply,
-    status=201,
-)
-async def create_reply(call: Call) -> JSONResponse:
-    b: ReplyCreate = call.body
+async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, Reply | Pending, int]:
+    """The send path every route shares: record `reply.requested` once per request_id.
+
+    Answers the fact, the reply as the models show it (Pending after the wait bound) and the HTTP
+    status: 201 for a new reply, 200 for a repeat, 202 when the models did not show it in time.
+    """
     account_id = ident(b.account_id, "account_id")
     if not b.reply_content.strip():
         raise bad_request("reply_content is blank")
@@ -155,7 +161,7 @@ async def create_reply(call: Call) -> JSONResponse:
         first = replies.by_request(tx, b.request_id)
         if first is not None:
             _repeat(fact, first)
-            return _answer(fact, Reply.of(first), 200)
+            return fact, Reply.of(first), 200
         active_account(tx, account_id)
     try:
         result = await written(call, fact, lambda tx: Reply.of(_reply(tx, fact.reply_id)), expected_last_seq=0)
@@ -164,12 +170,24 @@ async def create_reply(call: Call) -> JSONResponse:
         recorded = (await services.store.history("reply", fact.reply_id))[0]
         _repeat(fact, recorded.fact)
         if not await services.models.wait_for(recorded.seq, services.write_wait_s):
-            return _answer(fact, pending(fact.reply_id, recorded.seq), 202)
+            return fact, pending(fact.reply_id, recorded.seq), 202
         with services.models.read() as tx:
-            return _answer(fact, Reply.of(_reply(tx, fact.reply_id)), 200)
+            return fact, Reply.of(_reply(tx, fact.reply_id)), 200
     if isinstance(result, Accepted):
-        return _answer(fact, result.data, 202)
-    return _answer(fact, result, 201)
+        return fact, result.data, 202
+    return fact, result, 201
+
+
+@router.route(
+    "POST",
+    "/api/v1/replies",
+    summary="send a reply to a comment or a direct message (idempotent on request_id)",
+    body=ReplyCreate,
+    response=Reply,
+    status=201,
+)
+async def create_reply(call: Call) -> JSONResponse:
+    return _answer(*await request_reply(call, call.body))
 
 
 @router.route("GET", "/api/v1/replies/{id}", summary="one reply", response=Reply)

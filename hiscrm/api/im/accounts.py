@@ -1,0 +1,132 @@
+"""/api/im/accounts: the managed accounts as IM users. Writes go through the admin API's own account routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from hiscrm.api.im.common import Count, Cursor, im_router, path_ident, refuse_limited, sees, visible_account
+from hiscrm.api.im.queries import Page, index, walk
+from hiscrm.api.im.shapes import User, UserStatus, user_status
+from hiscrm.api.routing import Accepted, Call
+from hiscrm.api.v1 import accounts as admin
+from hiscrm.api.v1.common import Platform
+from hiscrm.projector.model import be64
+from projections import accounts
+
+router = im_router("im accounts")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Interval = Annotated[int, msgspec.Meta(ge=5, le=3600, description="seconds between crawl passes")]
+
+
+class AccountQuery(msgspec.Struct, kw_only=True):
+    cursor: Cursor = 0
+    count: Count = 20
+    status: UserStatus | None = None
+    platform: str | None = None
+
+
+class UserList(msgspec.Struct, kw_only=True):
+    users: list[User]
+    cursor: int
+    has_more: bool
+
+
+class UserCreate(msgspec.Struct, kw_only=True):
+    user_name: Name
+    platform: Platform = "douyin"
+    user_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    monitor_interval: Interval = 30
+
+
+class UserUpdate(msgspec.Struct, kw_only=True):
+    """Fields left out stay as they are. `status`: inactive pauses monitoring, active resumes it."""
+
+    user_name: Name | None = None
+    monitor_interval: Interval | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+class UserDeleted(msgspec.Struct, kw_only=True):
+    user_id: str
+    deleted: bool = True
+
+
+@router.route("GET", "/api/im/accounts", summary="accounts, oldest first", query=AccountQuery, response=UserList)
+async def list_accounts(call: Call) -> UserList:
+    q: AccountQuery = call.query
+    with call.services.models.read() as tx:
+
+        def load(account_id: str) -> accounts.AccountRow | None:
+            return tx.get(accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
+
+        def keep(row: accounts.AccountRow) -> bool:
+            return (
+                sees(call, row.account_id)
+                and (q.status is None or user_status(row) == q.status)
+                and (q.platform is None or row.platform == q.platform)
+            )
+
+        # Deleted accounts leave the index, so a cursor naming one still resumes at the right place.
+        order = index(tx, accounts.ORDER, b"", be64(q.cursor) if q.cursor else None, str)
+        page: Page[accounts.AccountRow] = walk(
+            order,
+            load,
+            keep,
+            q.count,
+            q.cursor,
+            lambda row: row.seq,
+        )
+    return UserList(users=[User.of(row) for row in page.rows], cursor=page.cursor, has_more=page.has_more)
+
+
+@router.route("GET", "/api/im/accounts/{user_id}", summary="one account", response=User)
+async def get_account(call: Call) -> User:
+    with call.services.models.read() as tx:
+        return User.of(visible_account(call, tx, call.path["user_id"]))
+
+
+def _view(call: Call, result: object, account_id: str) -> User | Accepted:
+    if isinstance(result, Accepted):
+        return result
+    with call.services.models.read() as tx:
+        return User.of(visible_account(call, tx, account_id))
+
+
+@router.route("POST", "/api/im/accounts", summary="add an account", body=UserCreate, response=User, status=201)
+async def create_account(call: Call) -> User | Accepted:
+    refuse_limited(call)
+    b: UserCreate = call.body
+    body = admin.AccountCreate(
+        platform=b.platform, account_name=b.user_name, account_id=b.user_id, monitor_interval=b.monitor_interval
+    )
+    created = await admin.create_account(_as_admin(call, body))
+    if isinstance(created, Accepted):
+        return created
+    return _view(call, created, created.id)
+
+
+@router.route("PUT", "/api/im/accounts/{user_id}", summary="change an account", body=UserUpdate, response=User)
+async def update_account(call: Call) -> User | Accepted:
+    refuse_limited(call)
+    account_id = path_ident(call, "user_id", "user_id")
+    b: UserUpdate = call.body
+    status = None if b.status is None else ("active" if b.status == "active" else "disabled")
+    body = admin.AccountPatch(account_name=b.user_name, monitor_interval=b.monitor_interval, status=status)
+    return _view(call, await admin.update_account(_as_admin(call, body, id=account_id)), account_id)
+
+
+@router.route("DELETE", "/api/im/accounts/{user_id}", summary="delete an account; its history stays", response=UserDeleted)
+async def delete_account(call: Call) -> UserDeleted | Accepted:
+    refuse_limited(call)
+    account_id = path_ident(call, "user_id", "user_id")
+    deleted = await admin.delete_account(_as_admin(call, None, id=account_id))
+    return deleted if isinstance(deleted, Accepted) else UserDeleted(user_id=account_id)
+
+
+def _as_admin(call: Call, body: object, **path: str) -> Call:
+    """The same request handed to the admin API's route, which owns the account rules."""
+    return Call(call.request, call.token, path, None, body)
+

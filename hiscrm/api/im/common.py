@@ -1,0 +1,91 @@
+"""What the /api/im routes share: the router, paging parameters, which accounts a token may see, writes that wait.
+
+Roles `im` and `admin` may call every IM route; a token limited to some accounts sees only those,
+and an account it may not see answers as if it did not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
+
+import msgspec
+
+from hiscrm.api.errors import ApiError, bad_request, not_found
+from hiscrm.api.routing import Accepted, Call, Router
+from hiscrm.api.v1.common import all_accounts, ident, pending
+from hiscrm.facts.base import Fact
+from hiscrm.projector.model import Tx
+from projections import accounts
+
+T = TypeVar("T")
+
+IM = frozenset({"im", "admin"})
+Cursor = Annotated[int, msgspec.Meta(ge=0, description="the `cursor` of the previous page; 0 for the first page")]
+Count = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page")]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+def im_router(tag: str) -> Router:
+    return Router("im", IM, tag)
+
+
+def sees(call: Call, account_id: str) -> bool:
+    return call.token is None or call.token.may_see(account_id)
+
+
+def visible_account(call: Call, tx: Tx, account_id: str | None) -> accounts.AccountRow:
+    """The account a route names in `account_id`: 400 when missing or malformed, 404 when unknown or hidden."""
+    if account_id is None:
+        raise bad_request("account_id is required")
+    account_id = ident(account_id, "account_id")
+    row = tx.get(accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
+    if row is None or not sees(call, account_id):
+        raise not_found(f"account {account_id!r}")
+    return row
+
+
+def visible_accounts(call: Call, tx: Tx) -> list[accounts.AccountRow]:
+    return [row for row in all_accounts(tx) if sees(call, row.account_id)]
+
+
+def owner(call: Call, tx: Tx, owners: Sequence[str], account_id: str | None, what: str) -> str:
+    """The account holding an item named by id alone: `account_id` if given, else the first the token sees."""
+    if account_id is not None:
+        visible_account(call, tx, account_id)
+        if account_id in owners:
+            return account_id
+        raise not_found(f"{what} in account {account_id!r}")
+    for found in owners:
+        if sees(call, found):
+            return found
+    raise not_found(what)
+
+
+def path_ident(call: Call, name: str, what: str) -> str:
+    return ident(call.path[name], what)
+
+
+def maybe_ident(value: str | None, what: str) -> str | None:
+    return None if value is None else ident(value, what)
+
+
+async def recorded(call: Call, facts: Sequence[Fact], view: Callable[[Tx], T]) -> T | Accepted:
+    """Append IM-state facts and answer with `view` once the projector shows them, or 202 with the sequence.
+
+    With nothing to record (the state is already so) the answer is the current view at once.
+    """
+    services = call.services
+    if facts:
+        done = await services.store.append_many(facts)
+        last = max(d.seq for d in done)
+        if not await services.models.wait_for(last, services.write_wait_s):
+            return Accepted(pending(facts[-1].aggregate_id, last))
+    with services.models.read() as tx:
+        return view(tx)
+
+
+def refuse_limited(call: Call) -> None:
+    """Account management is for tokens that see every account."""
+    if call.token is not None and call.token.accounts is not None:
+        raise ApiError(403, f"token {call.token.name!r} is limited to some accounts and may not manage accounts")
