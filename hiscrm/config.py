@@ -23,6 +23,7 @@ class Settings:
     api_port: int = 8080
     sandbox_port: int = 8600
     streams_dir: Path = field(default_factory=lambda: REPO_ROOT / "streams")
+    nats_creds: Path | None = None  # a credentials file from `hiscrm auth`; else HISCRM_NATS_USER/PASSWORD
 
     @property
     def embedded(self) -> bool:
@@ -47,6 +48,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         help="NATS server URL; repeat or comma-separate for a cluster (HISCRM_NATS_URL)",
     )
     parser.add_argument("--nats-port", type=int, default=None, help="embedded broker port (default 4222)")
+    parser.add_argument(
+        "--nats-creds",
+        default=None,
+        help="NATS credentials file written by `hiscrm auth` (HISCRM_NATS_CREDS; or HISCRM_NATS_USER/PASSWORD)",
+    )
 
 
 def split_urls(values: list[str] | None) -> tuple[str, ...]:
@@ -65,4 +71,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
         api_port=int(getattr(args, "api_port", None) or env("API_PORT", "8080") or 8080),
         sandbox_port=int(getattr(args, "sandbox_port", None) or env("SANDBOX_PORT", "8600") or 8600),
         streams_dir=Path(env("STREAMS_DIR", str(REPO_ROOT / "streams")) or REPO_ROOT / "streams"),
+        nats_creds=Path(creds) if (creds := getattr(args, "nats_creds", None) or env("NATS_CREDS")) else None,
     )

@@ -1,6 +1,7 @@
 """The read models the projector applies, one module per model.
 
-Each module has NAME, VERSION, TABLES, HANDLES and `apply(tx, rec)`; see hiscrm/projector/model.py.
+Each module has NAME, VERSION, TABLES and HANDLERS (fact type name -> `handler(tx, rec)`); see
+hiscrm/projector/model.py.
 Bumping a VERSION makes the projector rebuild the models from the stream before it serves again.
 Modules starting with `_` and `paging` are helpers, not models.
 """

@@ -40,7 +40,4 @@ def first_sighting(tx: Tx, table: str, k: bytes, value: Any = True) -> bool:
     Each model keeps its own set rather than reading another model's rows, so no model depends on
     the order the models run in or on another model's version.
     """
-    if tx.exists(table, k):
-        return False
-    tx.put(table, k, value)
-    return True
+    return tx.insert(table, k, value)

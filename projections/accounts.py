@@ -11,13 +11,14 @@ times out while an older session is still good leaves the account logged in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
 
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
-from hiscrm.projector.model import Tx, be64, key
+from hiscrm.projector.model import Handler, Tx, be64, key
 
 NAME = "accounts"
 VERSION = 1
@@ -201,29 +202,30 @@ def _synced(row: AccountRow, rec: Recorded) -> None:
         row.login_status = "logged_in"
 
 
-_ROW_HANDLERS = {
-    c.AccountUpdated.type_name(): _updated,
-    c.AccountAssigned.type_name(): _assigned,
-    c.AccountUnassigned.type_name(): _unassigned,
-    c.AccountSessionExpired.type_name(): _session_expired,
-    c.AccountBlocked.type_name(): _blocked,
-    c.LoginRequested.type_name(): _login_requested,
-    c.LoginVerificationRequired.type_name(): _verification_required,
-    c.LoginSucceeded.type_name(): _login_succeeded,
-    c.LoginFailed.type_name(): _login_ended,
-    c.LoginExpired.type_name(): _login_ended,
-    c.SnapshotSynced.type_name(): _synced,
-}
-HANDLES = frozenset({*_ROW_HANDLERS, c.AccountCreated.type_name(), c.AccountDeleted.type_name()})
+def _on_row(change: Callable[[AccountRow, Recorded], None]) -> Handler:
+    """A handler that loads the account's row, lets `change` update it and saves it; deleted accounts are skipped."""
 
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    if isinstance(rec.fact, c.AccountCreated):
-        _created(tx, rec)
-    elif isinstance(rec.fact, c.AccountDeleted):
-        _deleted(tx, rec)
-    else:
+    def handle(tx: Tx, rec: Recorded) -> None:
         row = tx.get(ROWS, row_key(rec.fact.account_id), AccountRow)  # type: ignore[attr-defined]
         if row is not None:
-            _ROW_HANDLERS[rec.type_name](row, rec)
+            change(row, rec)
             _save(tx, row, rec.time_ms)
+
+    return handle
+
+
+HANDLERS = {
+    c.AccountCreated.type_name(): _created,
+    c.AccountDeleted.type_name(): _deleted,
+    c.AccountUpdated.type_name(): _on_row(_updated),
+    c.AccountAssigned.type_name(): _on_row(_assigned),
+    c.AccountUnassigned.type_name(): _on_row(_unassigned),
+    c.AccountSessionExpired.type_name(): _on_row(_session_expired),
+    c.AccountBlocked.type_name(): _on_row(_blocked),
+    c.LoginRequested.type_name(): _on_row(_login_requested),
+    c.LoginVerificationRequired.type_name(): _on_row(_verification_required),
+    c.LoginSucceeded.type_name(): _on_row(_login_succeeded),
+    c.LoginFailed.type_name(): _on_row(_login_ended),
+    c.LoginExpired.type_name(): _on_row(_login_ended),
+    c.SnapshotSynced.type_name(): _on_row(_synced),
+}

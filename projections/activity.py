@@ -76,4 +76,4 @@ def apply(tx: Tx, rec: Recorded) -> None:
             _count_new(tx, f.account_id, minute, "messages")
 
 
-HANDLES = frozenset(c.BY_TYPE_NAME)
+HANDLERS = dict.fromkeys(c.BY_TYPE_NAME, apply)

@@ -128,12 +128,7 @@ def _read(tx: Tx, rec: Recorded) -> None:
     tx.put(ROWS, k, row)
 
 
-_HANDLERS = {
+HANDLERS = {
     c.CommentObserved.type_name(): _observed,
     c.CommentRead.type_name(): _read,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

@@ -164,14 +164,9 @@ def _read(tx: Tx, rec: Recorded) -> None:
     tx.put(ROWS, k, row)
 
 
-_HANDLERS = {
+HANDLERS = {
     c.ContentObserved.type_name(): _observed,
     c.ContentRead.type_name(): _read,
     c.CommentObserved.type_name(): _comment_observed,
     c.CommentRead.type_name(): _comment_read,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

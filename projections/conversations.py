@@ -360,7 +360,7 @@ def _message_state(tx: Tx, rec: Recorded) -> None:
             _save_conversation(tx, conv, old_order, rec.time_ms)
 
 
-_HANDLERS = {
+HANDLERS = {
     c.ConversationObserved.type_name(): _conversation_observed,
     c.MessageObserved.type_name(): _message_observed,
     **{
@@ -379,8 +379,3 @@ _HANDLERS = {
         for cls in (c.MessageRead, c.MessageDeleted, c.MessageRecalled, c.MessageStatusChanged)
     },
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

@@ -44,8 +44,4 @@ def _synced(tx: Tx, rec: Recorded) -> None:
     tx.put(ROWS, key(f.account_id), row)
 
 
-HANDLES = frozenset({c.SnapshotSynced.type_name()})
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _synced(tx, rec)
+HANDLERS = {c.SnapshotSynced.type_name(): _synced}

@@ -8,13 +8,14 @@ success beats expired: the credentials it reports are real.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
 
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
-from hiscrm.projector.model import Tx, key, newest_first
+from hiscrm.projector.model import Handler, Tx, key, newest_first
 
 NAME = "login_sessions"
 VERSION = 1
@@ -111,20 +112,24 @@ def _expired(row: LoginRow, rec: Recorded) -> None:
         row.status, row.finished_at = "expired", rec.time_ms
 
 
-_HANDLERS = {
-    c.LoginRequested.type_name(): _requested,
-    c.LoginQrcodeReady.type_name(): _qrcode,
-    c.LoginQrcodeRefreshed.type_name(): _qrcode,
-    c.LoginVerificationRequired.type_name(): _verification,
-    c.LoginSucceeded.type_name(): _succeeded,
-    c.LoginFailed.type_name(): _failed,
-    c.LoginExpired.type_name(): _expired,
+def _on_row(change: Callable[[LoginRow, Recorded], None]) -> Handler:
+    """A handler that loads the session's row, lets `change` update it, and saves it."""
+
+    def handle(tx: Tx, rec: Recorded) -> None:
+        row = _row(tx, rec)
+        change(row, rec)
+        row.updated_at = rec.time_ms
+        tx.put(ROWS, row_key(row.login_id), row)
+
+    return handle
+
+
+HANDLERS = {
+    c.LoginRequested.type_name(): _on_row(_requested),
+    c.LoginQrcodeReady.type_name(): _on_row(_qrcode),
+    c.LoginQrcodeRefreshed.type_name(): _on_row(_qrcode),
+    c.LoginVerificationRequired.type_name(): _on_row(_verification),
+    c.LoginSucceeded.type_name(): _on_row(_succeeded),
+    c.LoginFailed.type_name(): _on_row(_failed),
+    c.LoginExpired.type_name(): _on_row(_expired),
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    row = _row(tx, rec)
-    _HANDLERS[rec.type_name](row, rec)
-    row.updated_at = rec.time_ms
-    tx.put(ROWS, row_key(row.login_id), row)

@@ -204,7 +204,7 @@ def _conversation_read(tx: Tx, rec: Recorded) -> None:
         _mark_read(tx, f.account_id, from_be64(k[len(prefix) :]))
 
 
-_HANDLERS = {
+HANDLERS = {
     c.CommentObserved.type_name(): _comment_observed,
     c.MessageObserved.type_name(): _message_observed,
     c.NotificationObserved.type_name(): _notification_observed,
@@ -219,8 +219,3 @@ _HANDLERS = {
     c.LoginVerificationRequired.type_name(): _trouble,
     c.LoginSucceeded.type_name(): _login_succeeded,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

@@ -96,13 +96,8 @@ def _outcome(tx: Tx, rec: Recorded) -> None:
     tx.put(ROWS, row_key(f.reply_id), row)
 
 
-_HANDLERS = {
+HANDLERS = {
     c.ReplyRequested.type_name(): _requested,
     c.ReplySent.type_name(): _outcome,
     c.ReplyFailed.type_name(): _outcome,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

@@ -144,7 +144,7 @@ def _account_created(tx: Tx, rec: Recorded) -> None:
     tx.delete(GONE, key(f.account_id))
 
 
-_HANDLERS = {
+HANDLERS = {
     c.CommentObserved.type_name(): _comment_observed,
     c.CommentRead.type_name(): _comment_read,
     c.MessageObserved.type_name(): _message_observed,
@@ -155,8 +155,3 @@ _HANDLERS = {
     c.AccountDeleted.type_name(): _account_deleted,
     c.AccountCreated.type_name(): _account_created,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

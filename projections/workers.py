@@ -78,15 +78,10 @@ def _unassigned(tx: Tx, rec: Recorded) -> None:
         _save(tx, row, rec.time_ms)
 
 
-_HANDLERS = {
+HANDLERS = {
     c.WorkerRegistered.type_name(): _registered,
     c.WorkerStopped.type_name(): _stopped,
     c.WorkerWentOffline.type_name(): _went_offline,
     c.AccountAssigned.type_name(): _assigned,
     c.AccountUnassigned.type_name(): _unassigned,
 }
-HANDLES = frozenset(_HANDLERS)
-
-
-def apply(tx: Tx, rec: Recorded) -> None:
-    _HANDLERS[rec.type_name](tx, rec)

@@ -16,6 +16,7 @@ from nats.aio.client import Client
 
 from hiscrm.config import Settings, add_common_arguments, settings_from
 from hiscrm.errors import HiscrmError
+from hiscrm.store.auth import read_credentials
 from hiscrm.store.connection import connect
 
 T = TypeVar("T")
@@ -47,7 +48,8 @@ def setup_logging(verbose: bool = False) -> None:
 @contextlib.asynccontextmanager
 async def nats_client(args: argparse.Namespace, name: str, wait_s: float = 10.0) -> AsyncIterator[Client]:
     settings = settings_from(args)
-    nc = await connect(settings.servers, name, wait_s=wait_s)
+    credentials = read_credentials(settings.nats_creds) if settings.nats_creds else None
+    nc = await connect(settings.servers, name, wait_s=wait_s, credentials=credentials)
     try:
         yield nc
     finally:

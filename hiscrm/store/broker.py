@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from hiscrm.errors import HiscrmError
+from hiscrm.store.auth import AuthSetup
 from hiscrm.store.connection import connect
 
 
@@ -28,23 +29,52 @@ def server_binary() -> str:
     return found
 
 
-def render_config(store_dir: Path, host: str, port: int, extra: str = "") -> str:
+def render_config(
+    store_dir: Path, host: str, port: int, extra: str = "", name: str = "hiscrm", include: str | None = None
+) -> str:
+    """The server's config; `include` (relative to the config file: nats-server joins even absolute
+    paths to the config's directory) brings in the `authorization` block from `hiscrm auth`."""
     return (
         f'listen: "{host}:{port}"\n'
-        'server_name: "hiscrm"\n'
+        f'server_name: "{name}"\n'
         "max_payload: 8MB\n"
-        f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n' + extra
+        f'pid_file: "{store_dir.parent / PID_FILE}"\n'
+        f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n'
+        + (f'include "{include}"\n' if include else "")
+        + extra
     )
 
 
-class EmbeddedBroker:
-    """A nats-server child process with JetStream, listening on loopback only."""
+PID_FILE = "nats-server.pid"
 
-    def __init__(self, data_dir: Path, port: int = 4222, host: str = "127.0.0.1", extra_config: str = "") -> None:
+
+def relative_include(include: Path, conf_dir: Path) -> str:
+    return os.path.relpath(include, conf_dir)
+
+
+class EmbeddedBroker:
+    """A nats-server child process with JetStream, listening on loopback only.
+
+    With `auth` (from hiscrm/store/auth.py) the server admits only the users it lists, each with
+    its role's permissions; the broker's own readiness probe connects as `admin`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 4222,
+        host: str = "127.0.0.1",
+        extra_config: str = "",
+        *,
+        name: str = "hiscrm",
+        auth: AuthSetup | None = None,
+    ) -> None:
         self.dir = (data_dir / "nats").resolve()
         self.host = host
         self.port = port
         self.extra_config = extra_config
+        self.name = name
+        self.auth = auth
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -58,7 +88,10 @@ class EmbeddedBroker:
     async def start(self, wait_s: float = 15.0) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         conf = self.dir / "nats-server.conf"
-        conf.write_text(render_config(self.dir / "jetstream", self.host, self.port, self.extra_config))
+        include = relative_include(self.auth.include, self.dir) if self.auth else None
+        conf.write_text(
+            render_config(self.dir / "jetstream", self.host, self.port, self.extra_config, self.name, include)
+        )
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 server_binary(),
@@ -83,10 +116,24 @@ class EmbeddedBroker:
         waiter.cancel()
         ready.result()
 
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / PID_FILE
+
     async def _probe(self, wait_s: float) -> None:
-        nc = await connect([self.url], "hiscrm-broker-probe", wait_s=wait_s)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        credentials = self.auth.role("admin") if self.auth else None
+        nc = await connect([self.url], "hiscrm-broker-probe", wait_s=wait_s, credentials=credentials)
         try:
-            await nc.jetstream().account_info()
+            # In a cluster JetStream answers only once the nodes have elected a meta leader.
+            while True:
+                try:
+                    await nc.jetstream().account_info()
+                    return
+                except Exception:
+                    if asyncio.get_running_loop().time() >= deadline:
+                        raise
+                    await asyncio.sleep(0.25)
         finally:
             await nc.close()
 

@@ -4,6 +4,9 @@ import { im, query } from "./api.js";
 
 const byTime = (a, b) => a.at - b.at;
 
+// crypto.randomUUID exists only on https or localhost; a console reached over plain http on a LAN has not got it.
+const requestId = () => `console-${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+
 /** The messages around `item`, oldest first, each `{id, who, text, at, mine}`. */
 export async function threadOf(item) {
   if (item.business_type === "direct_message") {
@@ -41,7 +44,7 @@ export async function threadOf(item) {
 
 /** The POST /api/v1/replies body that answers `item` with `text`. */
 export function replyTo(item, text) {
-  const base = { request_id: crypto.randomUUID(), account_id: item.account_id, reply_content: text };
+  const base = { request_id: requestId(), account_id: item.account_id, reply_content: text };
   if (item.business_type === "direct_message") {
     return {
       ...base,

@@ -7,6 +7,7 @@ import { keepFresh } from "../live.js";
 import { chip, clear, h, swap, time, toast } from "../ui.js";
 
 const PAGE = 30;
+const MOST = 100; // the IM API's largest page
 const KIND = { comment: "comment", discussion: "reply", direct_message: "DM" };
 
 export async function mount(root, { args }) {
@@ -21,7 +22,7 @@ export async function mount(root, { args }) {
   let selected = null;
   const picker = h("div", { class: "accounts-pick", role: "group", "aria-label": "Account" });
   const list = h("ul", { class: "items", "aria-label": "Messages" });
-  const more = h("button", { type: "button", hidden: true, onclick: () => ((wanted += PAGE), refresh()) }, "Load more");
+  const more = h("button", { type: "button", hidden: true, onclick: () => ((wanted = Math.min(wanted + PAGE, MOST)), refresh()) }, "Load more");
   const thread = h("section", { class: "panel thread", "aria-live": "polite" }, h("p", { class: "muted" }, "Pick a message."));
 
   async function stats(id) {
@@ -35,7 +36,7 @@ export async function mount(root, { args }) {
     const pages = await Promise.all(
       chosen.map((a) => im("GET", `/api/im/unified-messages${query({ account_id: a.id, count: wanted })}`).then((p) => [a, p])),
     );
-    more.hidden = !pages.some(([, p]) => p.has_more);
+    more.hidden = wanted >= MOST || !pages.some(([, p]) => p.has_more);
     return pages
       .flatMap(([a, p]) => (p.data.messages || []).map((m) => ({ ...m, account_id: a.id, account_name: a.account_name })))
       .sort((x, y) => y.create_time - x.create_time);

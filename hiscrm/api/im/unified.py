@@ -1,0 +1,208 @@
+"""/api/im/unified-messages: comments, replies (discussions) and DMs of one account or all, newest first.
+
+The cursor is the `seq` of the last item returned; `projections.paging.unified` resumes strictly after
+it, so pages of one walk never repeat or skip an item while new facts arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+import msgspec
+
+from hiscrm.api.envelopes import ImPage
+from hiscrm.api.errors import bad_request, not_found
+from hiscrm.api.im.common import Count, Cursor, Id, im_router, owner, path_ident, recorded, sees, visible_account, visible_accounts
+from hiscrm.api.im.queries import bad_cursor, work_title
+from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
+from hiscrm.api.routing import Accepted, Call
+from hiscrm.api.v1.common import caller, ident
+from hiscrm.facts import catalogue as c
+from hiscrm.facts.base import Fact
+from hiscrm.projector.model import Tx
+from projections import comments, conversations, paging, unread
+from projections.comments import CommentRow
+from projections.conversations import MessageRow
+
+router = im_router("im unified")
+
+BusinessType = Literal["comment", "discussion", "direct_message"]
+BUSINESS_TYPES: tuple[str, ...] = get_args(BusinessType)
+
+
+class UnifiedQuery(msgspec.Struct, kw_only=True):
+    """`types`: a comma-separated subset of comment, discussion, direct_message (default all).
+    Without `account_id`, every account the token may see."""
+
+    account_id: Id | None = None
+    types: str | None = None
+    is_new: bool | None = None
+    is_read: bool | None = None
+    cursor: Cursor = 0
+    count: Count = 20
+
+
+class StatsQuery(msgspec.Struct, kw_only=True):
+    account_id: Id | None = None
+
+
+class MessagesData(msgspec.Struct, kw_only=True):
+    """`data` of the inbox; `cursor` and `has_more` sit beside `data`."""
+
+    messages: list[UnifiedItem]
+
+
+class UnreadStats(msgspec.Struct, kw_only=True):
+    total_unread: int
+    unread_comments: int
+    unread_discussions: int
+    unread_direct_messages: int
+
+
+class ReadOne(msgspec.Struct, kw_only=True):
+    business_type: BusinessType
+    account_id: Id | None = None
+
+
+class ReadMany(msgspec.Struct, kw_only=True):
+    message_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=500)]
+    business_type: BusinessType
+    account_id: Id | None = None
+
+
+class ReadResult(msgspec.Struct, kw_only=True):
+    """How many of the named items were unread and are read now; `missing` names the unknown ids."""
+
+    read: int
+    missing: list[str]
+
+
+def _types(raw: str | None) -> frozenset[str]:
+    if raw is None or not raw.strip():
+        return frozenset(BUSINESS_TYPES)
+    chosen = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    unknown = chosen - set(BUSINESS_TYPES)
+    if unknown:
+        raise bad_request(f"types: unknown {', '.join(sorted(unknown))}; use {', '.join(BUSINESS_TYPES)}")
+    return chosen
+
+
+def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
+    account_id = visible_account(call, tx, q.account_id).account_id if q.account_id is not None else None
+    types = _types(q.types)
+    every_account = call.token is None or call.token.accounts is None
+    want_comments, want_discussions = "comment" in types, "discussion" in types
+    want_messages = "direct_message" in types
+    items: list[UnifiedItem] = []
+    last_seq, has_more = q.cursor, False
+    try:
+        walk = paging.unified(tx, account_id, q.cursor)
+        for kind, row_key in walk:
+            if kind == "comment":
+                if not (want_comments or want_discussions):
+                    continue
+                row = tx.get(comments.ROWS, row_key, CommentRow)
+                if row is None or not (want_discussions if row.parent_comment_id else want_comments):
+                    continue
+            else:
+                if not want_messages:
+                    continue
+                row = tx.get(conversations.MESSAGES, row_key, MessageRow)  # type: ignore[assignment]
+                if row is None:
+                    continue
+            if (
+                (q.is_new is not None and row.is_new != q.is_new)
+                or (q.is_read is not None and row.is_read != q.is_read)
+                or not (every_account or sees(call, row.account_id))
+            ):
+                continue
+            if len(items) == q.count:
+                has_more = True
+                break
+            if isinstance(row, CommentRow):
+                items.append(unified_comment(row, work_title(tx, row.account_id, row.content_id, row.content_title)))
+            else:
+                items.append(unified_message(row))
+            last_seq = row.seq
+    except paging.UnknownCursor:
+        raise bad_cursor(q.cursor) from None
+    return ImPage({"messages": items}, last_seq, has_more)
+
+
+@router.route(
+    "GET", "/api/im/unified-messages", summary="the unified inbox, newest first", query=UnifiedQuery, response=MessagesData
+)
+async def inbox(call: Call) -> ImPage:
+    with call.services.models.read() as tx:
+        return _page(call, tx, call.query)
+
+
+@router.route(
+    "GET", "/api/im/unified-messages/stats", summary="unread counts of the inbox", query=StatsQuery, response=UnreadStats
+)
+async def stats(call: Call) -> UnreadStats:
+    q: StatsQuery = call.query
+    with call.services.models.read() as tx:
+        if q.account_id is not None:
+            found = [unread.counts(tx, visible_account(call, tx, q.account_id).account_id)]
+        elif call.token is None or call.token.accounts is None:
+            found = [unread.counts(tx)]
+        else:
+            found = [unread.counts(tx, row.account_id) for row in visible_accounts(call, tx)]
+    return UnreadStats(
+        total_unread=sum(f.total_unread for f in found),
+        unread_comments=sum(f.unread_comments for f in found),
+        unread_discussions=sum(f.unread_discussions for f in found),
+        unread_direct_messages=sum(f.unread_direct_messages for f in found),
+    )
+
+
+def _read_fact(call: Call, tx: Tx, item_id: str, business_type: str, account_id: str | None) -> Fact | None:
+    """The fact that reads one inbox item, None when it is read already; 404 for an unknown item."""
+    who = caller(call)
+    if business_type == "direct_message":
+        found = owner(call, tx, conversations.accounts_of_message(tx, item_id), account_id, f"message {item_id!r}")
+        message = tx.get(conversations.MESSAGES, conversations.message_key(found, item_id), MessageRow)
+        if message is None:
+            raise not_found(f"message {item_id!r}")
+        return None if message.is_read and not message.is_new else c.MessageRead(account_id=found, message_id=item_id, by=who)
+    found = owner(call, tx, comments.accounts_of(tx, item_id), account_id, f"{business_type} {item_id!r}")
+    comment = tx.get(comments.ROWS, comments.row_key(found, item_id), CommentRow)
+    if comment is None or (comment.parent_comment_id is not None) != (business_type == "discussion"):
+        raise not_found(f"{business_type} {item_id!r}")
+    return None if comment.is_read else c.CommentRead(account_id=found, comment_id=item_id, by=who)
+
+
+@router.route(
+    "PUT", "/api/im/unified-messages/{message_id}/read", summary="mark one inbox item read", body=ReadOne, response=ReadResult
+)
+async def read_one(call: Call) -> ReadResult | Accepted:
+    item_id = path_ident(call, "message_id", "message id")
+    b: ReadOne = call.body
+    with call.services.models.read() as tx:
+        fact = _read_fact(call, tx, item_id, b.business_type, b.account_id)
+    facts = [fact] if fact else []
+    return await recorded(call, facts, lambda tx: ReadResult(read=len(facts), missing=[]))
+
+
+@router.route(
+    "PUT", "/api/im/unified-messages/read-many", summary="mark several inbox items read", body=ReadMany, response=ReadResult
+)
+async def read_many(call: Call) -> ReadResult | Accepted:
+    b: ReadMany = call.body
+    facts: list[Fact] = []
+    missing: list[str] = []
+    with call.services.models.read() as tx:
+        if b.account_id is not None:
+            visible_account(call, tx, b.account_id)
+        for item_id in dict.fromkeys(ident(i, "message id") for i in b.message_ids):
+            try:
+                fact = _read_fact(call, tx, item_id, b.business_type, b.account_id)
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise
+                missing.append(item_id)
+                continue
+            if fact is not None:
+                facts.append(fact)
+    return await recorded(call, facts, lambda tx: ReadResult(read=len(facts), missing=missing))
