@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.applications import Starlette
@@ -9,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hiscrm.api import console, system, v1
+from hiscrm.api import console, im, system, v1
 from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
@@ -19,7 +20,7 @@ from hiscrm.api.routing import Endpoint, Router, starlette_route
 from hiscrm.api.services import Services
 from hiscrm.api.v1.gauges import gauges
 
-ROUTER_MODULES: list[Any] = [system, *v1.ROUTER_MODULES]
+ROUTER_MODULES: list[Any] = [system, *v1.ROUTER_MODULES, *im.ROUTER_MODULES]
 
 
 def routers() -> list[Router]:
@@ -47,6 +48,8 @@ def create_app(services: Services, tokens: Tokens) -> Starlette:
     metrics.gauges.update(gauges(services))
     app.state.services = services
     app.state.tokens = tokens
+    # Set when the server begins to stop, so endless responses (the IM event feed) end and let it.
+    app.state.stopping = asyncio.Event()
     app.state.metrics = metrics
     app.state.openapi = document(all_endpoints)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -53,6 +53,7 @@ async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> No
         if not server.started:
             raise HiscrmError(f"the API could not listen on {host}:{port} (is the port taken?)")
         return
+    app.state.stopping.set()
     server.should_exit = True
     await task
     # Local workers are this API's children: they stop with it, before the broker does.

@@ -42,50 +42,61 @@ async def build_into(
     until_seq: int | None = None,
     until_time: dt.datetime | None = None,
     progress: Progress | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 20_000,
 ) -> tuple[int, int]:
-    """Replay the stream from its start into fresh models at `path`; returns (checkpoint, facts)."""
+    """Replay the stream from its start into fresh models at `path`; returns (checkpoint, facts).
+
+    Nothing reads the result until this returns (a rebuild that dies is thrown away, and the next
+    one needs an empty directory), so commits skip the flush to disk and one sync at the end
+    makes the whole generation durable before anyone can swap it in.
+    """
     _require_empty(path)
     head = await stream_head(nc)
     stop_seq = head if until_seq is None else min(until_seq, head)
     until_ms = None if until_time is None else int(until_time.timestamp() * 1000)
-    env = ModelEnv(path, models)
+    env = ModelEnv(path, models, durable=False)
     lock = WriterLock(path)
     lock.acquire()
-    applied = 0
     try:
         applier = Applier(env)
         # An empty stream still gets a checkpoint and versions, so the result is a valid generation.
         await asyncio.to_thread(applier.apply_batch, [])
-        if stop_seq == 0:
-            return 0, 0
-        feed = await Feed.open(nc, from_seq=1)
-        try:
-            checkpoint = 0
-            while checkpoint < stop_seq:
-                batch = await feed.batch(batch_size, timeout=10)
-                if not batch:
-                    raise HiscrmError(f"the stream stopped delivering at sequence {checkpoint} of {stop_seq}")
-                done = False
-                keep = []
-                for raw in batch:
-                    if raw.seq > stop_seq or (until_ms is not None and raw.time_ms > until_ms):
-                        done = True
-                        break
-                    keep.append(raw)
-                if keep:
-                    checkpoint = await asyncio.to_thread(applier.apply_batch, keep)
-                    applied += len(keep)
-                if progress is not None:
-                    progress(checkpoint, stop_seq)
-                if done:
-                    break
-        finally:
-            await feed.close()
+        applied = await _replay(nc, applier, stop_seq, until_ms, progress, batch_size) if stop_seq else 0
+        await asyncio.to_thread(env.sync)
         return env.checkpoint(), applied
     finally:
         lock.release()
         env.close()
+
+
+async def _replay(
+    nc: HiscrmClient, applier: Applier, stop_seq: int, until_ms: int | None, progress: Progress | None, batch_size: int
+) -> int:
+    """Apply the stream from its start up to `stop_seq` (or `until_ms`); returns how many facts were applied."""
+    applied = checkpoint = 0
+    feed = await Feed.open(nc, from_seq=1)
+    try:
+        while checkpoint < stop_seq:
+            batch = await feed.batch(batch_size, timeout=10)
+            if not batch:
+                raise HiscrmError(f"the stream stopped delivering at sequence {checkpoint} of {stop_seq}")
+            done = False
+            keep = []
+            for raw in batch:
+                if raw.seq > stop_seq or (until_ms is not None and raw.time_ms > until_ms):
+                    done = True
+                    break
+                keep.append(raw)
+            if keep:
+                checkpoint = await asyncio.to_thread(applier.apply_batch, keep)
+                applied += len(keep)
+            if progress is not None:
+                progress(checkpoint, stop_seq)
+            if done:
+                break
+    finally:
+        await feed.close()
+    return applied
 
 
 async def rebuild(

@@ -51,7 +51,9 @@ def model_versions(models: list[ReadModel]) -> dict[str, int]:
 class ModelEnv:
     """One generation of read models: an LMDB environment with a named database per table."""
 
-    def __init__(self, path: Path, models: list[ReadModel], *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, models: list[ReadModel], *, readonly: bool = False, durable: bool = True) -> None:
+        """`durable=False` skips the flush to disk at each commit; whoever opens it so must call `sync()`
+        before anything relies on the files (a rebuild does, before it swaps the generation in)."""
         self.path = path
         self.models = models
         self.readonly = readonly
@@ -69,6 +71,7 @@ class ModelEnv:
                 # A process crash keeps every committed batch; an OS crash may undo the last one,
                 # which the checkpoint in the same transaction makes harmless.
                 metasync=False,
+                sync=durable,
                 readahead=False,
                 lock=True,
                 max_readers=1024,
@@ -84,6 +87,10 @@ class ModelEnv:
 
     def close(self) -> None:
         self.env.close()
+
+    def sync(self) -> None:
+        """Flush every committed transaction to disk (what a durable environment does at each commit)."""
+        self.env.sync(True)
 
     def write(self) -> lmdb.Transaction:
         return self.env.begin(write=True)

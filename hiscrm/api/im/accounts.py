@@ -118,7 +118,9 @@ async def update_account(call: Call) -> User | Accepted:
     return _view(call, await admin.update_account(_as_admin(call, body, id=account_id)), account_id)
 
 
-@router.route("DELETE", "/api/im/accounts/{user_id}", summary="delete an account; its history stays", response=UserDeleted)
+@router.route(
+    "DELETE", "/api/im/accounts/{user_id}", summary="delete an account; its history stays", response=UserDeleted
+)
 async def delete_account(call: Call) -> UserDeleted | Accepted:
     refuse_limited(call)
     account_id = path_ident(call, "user_id", "user_id")
@@ -129,4 +131,3 @@ async def delete_account(call: Call) -> UserDeleted | Accepted:
 def _as_admin(call: Call, body: object, **path: str) -> Call:
     """The same request handed to the admin API's route, which owns the account rules."""
     return Call(call.request, call.token, path, None, body)
-

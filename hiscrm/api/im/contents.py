@@ -46,11 +46,18 @@ async def list_contents(call: Call) -> ImPage:
         prefix = under(account_id)
         cursor_row = contents.by_seq(tx, q.cursor) if q.cursor else None
         page: Page[ContentRow] = walk(
-            index(tx, contents.ORDER, prefix, after_key(q.cursor, contents.order_key(cursor_row) if cursor_row else None, prefix)),
+            index(
+                tx,
+                contents.ORDER,
+                prefix,
+                after_key(q.cursor, contents.order_key(cursor_row) if cursor_row else None, prefix),
+            ),
             lambda k: tx.get(contents.ROWS, k, ContentRow),
-            lambda row: (q.platform is None or row.platform == q.platform)
-            and (q.content_type is None or row.content_type == q.content_type)
-            and (q.is_new is None or row.is_new == q.is_new),
+            lambda row: (
+                (q.platform is None or row.platform == q.platform)
+                and (q.content_type is None or row.content_type == q.content_type)
+                and (q.is_new is None or row.is_new == q.is_new)
+            ),
             q.count,
             q.cursor,
             lambda row: row.seq,
@@ -81,7 +88,13 @@ async def content_stats_route(call: Call) -> WorkStats:
     return WorkStats(content_id=row.content_id, **msgspec.structs.asdict(content_stats(row)))
 
 
-@router.route("PUT", "/api/im/contents/{work_id}/read", summary="mark a work seen (is_new false)", query=ItemQuery, response=Content)
+@router.route(
+    "PUT",
+    "/api/im/contents/{work_id}/read",
+    summary="mark a work seen (is_new false)",
+    query=ItemQuery,
+    response=Content,
+)
 async def read_content(call: Call) -> Content | Accepted:
     content_id = path_ident(call, "work_id", "work id")
     with call.services.models.read() as tx:

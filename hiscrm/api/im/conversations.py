@@ -59,7 +59,11 @@ class ConversationOpen(msgspec.Struct, kw_only=True):
 
 
 @router.route(
-    "GET", "/api/im/conversations", summary="an account's conversations", query=ConversationQuery, response=ConversationList
+    "GET",
+    "/api/im/conversations",
+    summary="an account's conversations",
+    query=ConversationQuery,
+    response=ConversationList,
 )
 async def list_conversations(call: Call) -> ConversationList:
     q: ConversationQuery = call.query
@@ -102,9 +106,7 @@ def _view(call: Call, account_id: str, conversation_id: str) -> Callable[[Tx], C
     return lambda tx: Conversation.of(conversation_row(call, tx, conversation_id, account_id))
 
 
-@router.route(
-    "GET", "/api/im/conversations/{id}", summary="one conversation", query=ItemQuery, response=Conversation
-)
+@router.route("GET", "/api/im/conversations/{id}", summary="one conversation", query=ItemQuery, response=Conversation)
 async def get_conversation(call: Call) -> Conversation:
     conversation_id = path_ident(call, "id", "conversation id")
     with call.services.models.read() as tx:
@@ -130,9 +132,7 @@ async def open_conversation(call: Call) -> Conversation:
             row = tx.get(conv.CONVERSATIONS, k, ConversationRow)
             if row is not None and row.participant is not None and row.participant.user_id == b.participant_id:
                 return Conversation.of(row)
-    raise not_found(
-        f"conversation of account {account_id!r} with {b.participant_id!r}; start one by sending a message"
-    )
+    raise not_found(f"conversation of account {account_id!r} with {b.participant_id!r}; start one by sending a message")
 
 
 Change = Literal["read", "delete", "pin", "unpin", "mute", "unmute"]
@@ -164,9 +164,9 @@ def _declare(method: str, suffix: str, change: Change, summary: str) -> None:
     async def handler(call: Call) -> Conversation | Accepted:
         return await _change(call, change)
 
-    router.route(method, f"/api/im/conversations/{{id}}{suffix}", summary=summary, query=ItemQuery, response=Conversation)(
-        handler
-    )
+    router.route(
+        method, f"/api/im/conversations/{{id}}{suffix}", summary=summary, query=ItemQuery, response=Conversation
+    )(handler)
 
 
 _declare("PUT", "/read", "read", "mark every message of the conversation read (unread_count 0)")

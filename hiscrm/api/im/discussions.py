@@ -23,7 +23,7 @@ from hiscrm.api.im.queries import Page, after_key, index, under, walk, work_titl
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
 from hiscrm.api.im.shapes import Discussion, DiscussionStats
 from hiscrm.api.routing import Accepted, Call
-from hiscrm.api.v1.common import caller
+from hiscrm.api.v1.common import caller, ident
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx
 from projections import comments, contents
@@ -118,7 +118,11 @@ def _items(tx: Tx, rows: list[CommentRow]) -> list[Discussion]:
 
 
 @router.route(
-    "GET", "/api/im/discussions", summary="comments and replies, newest first", query=DiscussionQuery, response=DiscussionsData
+    "GET",
+    "/api/im/discussions",
+    summary="comments and replies, newest first",
+    query=DiscussionQuery,
+    response=DiscussionsData,
 )
 async def list_discussions(call: Call) -> ImPage:
     q: DiscussionQuery = call.query
@@ -140,7 +144,9 @@ async def thread(call: Call) -> ImPage:
     comment_id = path_ident(call, "comment_id", "comment id")
     with call.services.models.read() as tx:
         parent = comment_row(call, tx, comment_id, q.account_id)
-        walked = DiscussionQuery(account_id=parent.account_id, parent_comment_id=comment_id, cursor=q.cursor, count=q.count)
+        walked = DiscussionQuery(
+            account_id=parent.account_id, parent_comment_id=comment_id, cursor=q.cursor, count=q.count
+        )
         page = _walk(call, tx, walked, lambda row: True)
         stats = DiscussionStats(total=0, new_count=0, unread_count=0)
         for _, k in tx.scan(comments.BY_PARENT, under(parent.account_id, comment_id), bytes):
@@ -179,7 +185,9 @@ async def get_discussion(call: Call) -> Discussion:
         return _shown(call, tx, discussion_id, call.query.account_id)
 
 
-@router.route("PUT", "/api/im/discussions/{id}/read", summary="mark a comment or reply read", query=ItemQuery, response=Discussion)
+@router.route(
+    "PUT", "/api/im/discussions/{id}/read", summary="mark a comment or reply read", query=ItemQuery, response=Discussion
+)
 async def read_discussion(call: Call) -> Discussion | Accepted:
     discussion_id = path_ident(call, "id", "discussion id")
     with call.services.models.read() as tx:
@@ -189,11 +197,13 @@ async def read_discussion(call: Call) -> Discussion | Accepted:
     return await recorded(call, facts, lambda tx: _shown(call, tx, discussion_id, account_id))
 
 
-@router.route("POST", "/api/im/discussions", summary="reply to a comment", body=ReplySend, response=Discussion, status=201)
+@router.route(
+    "POST", "/api/im/discussions", summary="reply to a comment", body=ReplySend, response=Discussion, status=201
+)
 async def reply(call: Call) -> Discussion | Accepted:
     b: ReplySend = call.body
     with call.services.models.read() as tx:
-        parent = comment_row(call, tx, maybe_ident(b.parent_comment_id, "parent_comment_id") or "", b.account_id)
+        parent = comment_row(call, tx, ident(b.parent_comment_id, "parent_comment_id"), b.account_id)
         title = work_title(tx, parent.account_id, parent.content_id, parent.content_title)
     sent = await send(
         call,

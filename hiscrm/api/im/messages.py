@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -119,7 +119,9 @@ def _filter(q: MessageQuery) -> Callable[[MessageRow], bool]:
     return keep
 
 
-@router.route("GET", "/api/im/messages", summary="an account's messages, newest first", query=MessageQuery, response=MessageList)
+@router.route(
+    "GET", "/api/im/messages", summary="an account's messages, newest first", query=MessageQuery, response=MessageList
+)
 async def list_messages(call: Call) -> MessageList:
     q: MessageQuery = call.query
     return _page(call, q, maybe_ident(q.conversation_id, "conversation_id"))
@@ -154,7 +156,9 @@ def _shown(call: Call, tx: Tx, message_id: str, account_id: str | None) -> Messa
     visible_account(call, tx, reply.account_id)
     peer = None
     if reply.conversation_id is not None:
-        found = tx.get(conv.CONVERSATIONS, conv.conversation_key(reply.account_id, reply.conversation_id), conv.ConversationRow)
+        found = tx.get(
+            conv.CONVERSATIONS, conv.conversation_key(reply.account_id, reply.conversation_id), conv.ConversationRow
+        )
         peer = found.participant if found is not None else None
     return Message.sending(reply, account_of(tx, reply.account_id), peer)
 
@@ -166,7 +170,9 @@ async def get_message(call: Call) -> Message:
         return _shown(call, tx, message_id, call.query.account_id)
 
 
-@router.route("POST", "/api/im/messages", summary="send a direct message", body=MessageSend, response=Message, status=201)
+@router.route(
+    "POST", "/api/im/messages", summary="send a direct message", body=MessageSend, response=Message, status=201
+)
 async def send_message(call: Call) -> Message | Accepted:
     b: MessageSend = call.body
     with call.services.models.read() as tx:
@@ -188,47 +194,66 @@ async def send_message(call: Call) -> Message | Accepted:
     return Message.sending(sent.reply, sent.account, peer)
 
 
-Change = Literal["read", "delete", "recall"]
+# Each change: the fact it records, or None when the message already is that way.
+Decide = Callable[[MessageRow, dict[str, Any]], Fact | None]
 
 
-def _fact(row: MessageRow, change: Change | MessageStatus, who: str | None) -> Fact | None:
-    """The fact a change records, or None when the message already is that way."""
-    ids = {"account_id": row.account_id, "message_id": row.message_id, "by": who}
-    if change == "read":
-        return None if row.is_read and not row.is_new else c.MessageRead(**ids)
-    if change == "delete":
-        return None if row.is_deleted else c.MessageDeleted(**ids)
-    if change == "recall":
-        return None if row.is_recalled else c.MessageRecalled(**ids)
-    return None if row.status == change else c.MessageStatusChanged(status=change, **ids)
+def _read(row: MessageRow, ids: dict[str, Any]) -> Fact | None:
+    return None if row.is_read and not row.is_new else c.MessageRead(**ids)
 
 
-async def _change(call: Call, change: Change | MessageStatus) -> Message | Accepted:
+def _delete(row: MessageRow, ids: dict[str, Any]) -> Fact | None:
+    return None if row.is_deleted else c.MessageDeleted(**ids)
+
+
+def _recall(row: MessageRow, ids: dict[str, Any]) -> Fact | None:
+    return None if row.is_recalled else c.MessageRecalled(**ids)
+
+
+async def _change(call: Call, decide: Decide) -> Message | Accepted:
     message_id = path_ident(call, "id", "message id")
     with call.services.models.read() as tx:
         row = message_row(call, tx, message_id, call.query.account_id)
-    fact = _fact(row, change, caller(call))
+    fact = decide(row, {"account_id": row.account_id, "message_id": message_id, "by": caller(call)})
     account_id = row.account_id
-    return await recorded(call, [fact] if fact else [], lambda tx: Message.of(message_row(call, tx, message_id, account_id)))
+    return await recorded(
+        call, [fact] if fact else [], lambda tx: Message.of(message_row(call, tx, message_id, account_id))
+    )
 
 
 @router.route("PUT", "/api/im/messages/{id}/read", summary="mark a message read", query=ItemQuery, response=Message)
 async def read_message(call: Call) -> Message | Accepted:
-    return await _change(call, "read")
-
-
-@router.route("DELETE", "/api/im/messages/{id}", summary="delete a message (kept, flagged is_deleted)", query=ItemQuery, response=Message)
-async def delete_message(call: Call) -> Message | Accepted:
-    return await _change(call, "delete")
-
-
-@router.route("PUT", "/api/im/messages/{id}/recall", summary="mark a message recalled", query=ItemQuery, response=Message)
-async def recall_message(call: Call) -> Message | Accepted:
-    return await _change(call, "recall")
+    return await _change(call, _read)
 
 
 @router.route(
-    "PUT", "/api/im/messages/{id}/status", summary="set a message's status", query=ItemQuery, body=StatusChange, response=Message
+    "DELETE",
+    "/api/im/messages/{id}",
+    summary="delete a message (kept, flagged is_deleted)",
+    query=ItemQuery,
+    response=Message,
+)
+async def delete_message(call: Call) -> Message | Accepted:
+    return await _change(call, _delete)
+
+
+@router.route(
+    "PUT", "/api/im/messages/{id}/recall", summary="mark a message recalled", query=ItemQuery, response=Message
+)
+async def recall_message(call: Call) -> Message | Accepted:
+    return await _change(call, _recall)
+
+
+@router.route(
+    "PUT",
+    "/api/im/messages/{id}/status",
+    summary="set a message's status",
+    query=ItemQuery,
+    body=StatusChange,
+    response=Message,
 )
 async def set_status(call: Call) -> Message | Accepted:
-    return await _change(call, call.body.status)
+    status: MessageStatus = call.body.status
+    return await _change(
+        call, lambda row, ids: None if row.status == status else c.MessageStatusChanged(status=status, **ids)
+    )

@@ -11,8 +11,19 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from hiscrm.api.envelopes import ImPage
-from hiscrm.api.errors import bad_request, not_found
-from hiscrm.api.im.common import Count, Cursor, Id, im_router, owner, path_ident, recorded, sees, visible_account, visible_accounts
+from hiscrm.api.errors import ApiError, bad_request, not_found
+from hiscrm.api.im.common import (
+    Count,
+    Cursor,
+    Id,
+    im_router,
+    owner,
+    path_ident,
+    recorded,
+    sees,
+    visible_account,
+    visible_accounts,
+)
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.routing import Accepted, Call
@@ -130,7 +141,11 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
 
 
 @router.route(
-    "GET", "/api/im/unified-messages", summary="the unified inbox, newest first", query=UnifiedQuery, response=MessagesData
+    "GET",
+    "/api/im/unified-messages",
+    summary="the unified inbox, newest first",
+    query=UnifiedQuery,
+    response=MessagesData,
 )
 async def inbox(call: Call) -> ImPage:
     with call.services.models.read() as tx:
@@ -138,7 +153,11 @@ async def inbox(call: Call) -> ImPage:
 
 
 @router.route(
-    "GET", "/api/im/unified-messages/stats", summary="unread counts of the inbox", query=StatsQuery, response=UnreadStats
+    "GET",
+    "/api/im/unified-messages/stats",
+    summary="unread counts of the inbox",
+    query=StatsQuery,
+    response=UnreadStats,
 )
 async def stats(call: Call) -> UnreadStats:
     q: StatsQuery = call.query
@@ -165,7 +184,11 @@ def _read_fact(call: Call, tx: Tx, item_id: str, business_type: str, account_id:
         message = tx.get(conversations.MESSAGES, conversations.message_key(found, item_id), MessageRow)
         if message is None:
             raise not_found(f"message {item_id!r}")
-        return None if message.is_read and not message.is_new else c.MessageRead(account_id=found, message_id=item_id, by=who)
+        return (
+            None
+            if message.is_read and not message.is_new
+            else c.MessageRead(account_id=found, message_id=item_id, by=who)
+        )
     found = owner(call, tx, comments.accounts_of(tx, item_id), account_id, f"{business_type} {item_id!r}")
     comment = tx.get(comments.ROWS, comments.row_key(found, item_id), CommentRow)
     if comment is None or (comment.parent_comment_id is not None) != (business_type == "discussion"):
@@ -174,7 +197,11 @@ def _read_fact(call: Call, tx: Tx, item_id: str, business_type: str, account_id:
 
 
 @router.route(
-    "PUT", "/api/im/unified-messages/{message_id}/read", summary="mark one inbox item read", body=ReadOne, response=ReadResult
+    "PUT",
+    "/api/im/unified-messages/{message_id}/read",
+    summary="mark one inbox item read",
+    body=ReadOne,
+    response=ReadResult,
 )
 async def read_one(call: Call) -> ReadResult | Accepted:
     item_id = path_ident(call, "message_id", "message id")
@@ -186,7 +213,11 @@ async def read_one(call: Call) -> ReadResult | Accepted:
 
 
 @router.route(
-    "PUT", "/api/im/unified-messages/read-many", summary="mark several inbox items read", body=ReadMany, response=ReadResult
+    "PUT",
+    "/api/im/unified-messages/read-many",
+    summary="mark several inbox items read",
+    body=ReadMany,
+    response=ReadResult,
 )
 async def read_many(call: Call) -> ReadResult | Accepted:
     b: ReadMany = call.body
@@ -198,8 +229,8 @@ async def read_many(call: Call) -> ReadResult | Accepted:
         for item_id in dict.fromkeys(ident(i, "message id") for i in b.message_ids):
             try:
                 fact = _read_fact(call, tx, item_id, b.business_type, b.account_id)
-            except Exception as exc:
-                if getattr(exc, "status", None) != 404:
+            except ApiError as exc:
+                if exc.status != 404:
                     raise
                 missing.append(item_id)
                 continue

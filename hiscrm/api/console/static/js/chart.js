@@ -31,14 +31,15 @@ export function lineChart({ from, series, label }) {
   const svg = el("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label });
   for (const v of [0, top / 2, top]) {
     svg.append(el("line", { class: "axis", x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }));
-    svg.append(el("text", { x: PAD.left - 6, y: y(v) + 4, "text-anchor": "end" }, String(Math.round(v))));
+    svg.append(el("text", { x: PAD.left - 6, y: y(v) + 4, "text-anchor": "end" }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
   }
   const ticks = 6;
   for (let t = 0; t <= ticks; t++) {
     const i = Math.round((t / ticks) * (count - 1));
     const at = new Date((from + i) * 60000);
     const text = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    svg.append(el("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, text));
+    const anchor = t === 0 ? "start" : t === ticks ? "end" : "middle";
+    svg.append(el("text", { x: x(i), y: H - 8, "text-anchor": anchor }, text));
   }
   series.forEach((s, n) => {
     const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");

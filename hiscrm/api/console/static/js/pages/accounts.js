@@ -16,7 +16,7 @@ const number = (name, value, min, max) => h("input", { name, type: "number", min
 async function addAccount() {
   const fields = [
     field("account_name", "Name", h("input", { name: "account_name", required: true, maxlength: 200 })),
-    field("account_id", "Id (optional: letters, digits, _ - =)", h("input", { name: "account_id", pattern: "[A-Za-z0-9_=-]+" })),
+    field("account_id", "Id (optional: letters, digits, _ - =)", h("input", { name: "account_id", pattern: "[A-Za-z0-9_=\\-]+" })),
     field("monitor_interval", "Seconds between crawl passes", number("monitor_interval", 30, 5, 3600)),
     field("proxy_id", "Proxy", await proxyOptions(null)),
   ];
@@ -142,5 +142,6 @@ export async function mount(root) {
     ),
     h("section", { class: "panel" }, list),
   );
-  return keepFresh(refresh, ["account", "login", "worker"]);
+  // Logins and assignments are not on the feed (it carries inbox facts and session trouble): poll every 5 s too.
+  return keepFresh(refresh, ["account", "login", "worker"], { quietMs: 5000 });
 }

@@ -139,5 +139,6 @@ export async function mount(root) {
     );
   }
 
-  return keepFresh(refresh, [], { minMs: 1500 });
+  // The feed announces trouble and inbox facts; worker and login changes are not on it, hence the 5 s poll.
+  return keepFresh(refresh, [], { minMs: 1500, quietMs: 5000 });
 }

@@ -25,7 +25,7 @@ function controls(w, then) {
 
 async function startNew(then) {
   const fields = [
-    field("id", "Worker id", h("input", { name: "id", required: true, pattern: "[A-Za-z0-9_=-]+" })),
+    field("id", "Worker id", h("input", { name: "id", required: true, pattern: "[A-Za-z0-9_=\\-]+" })),
     field("max_accounts", "Most accounts it may hold", h("input", { name: "max_accounts", type: "number", min: 1, max: 1000, value: 10 })),
   ];
   const started = await formDialog("Start a local worker", fields, "Start", (v) =>
@@ -66,7 +66,8 @@ async function list(root) {
     h("div", { class: "row spread" }, h("h1", {}, "Workers"), h("button", { type: "button", class: "primary", onclick: () => startNew(refresh) }, "Start a local worker")),
     h("section", { class: "panel" }, body),
   );
-  return keepFresh(refresh, ["worker"]);
+  // Worker facts are not on the feed: poll.
+  return keepFresh(refresh, ["worker"], { quietMs: 5000 });
 }
 
 async function detail(root, id) {

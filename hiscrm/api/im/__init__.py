@@ -1,0 +1,29 @@
+"""The IM API under /api/im, as reference/im-api.md fixes it; one module per resource, roles im and admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hiscrm.api.im import (
+    accounts,
+    contents,
+    conversations,
+    discussions,
+    events,
+    history,
+    messages,
+    service,
+    unified,
+)
+
+ROUTER_MODULES: list[Any] = [
+    service,
+    accounts,
+    conversations,
+    messages,
+    contents,
+    discussions,
+    unified,
+    history,
+    events,
+]

@@ -1,0 +1,137 @@
+"""/api/im/events: Server-Sent Events of new messages, comments, notifications and status changes.
+
+Each event's id is the fact's stream sequence, so a client that reconnects with `Last-Event-ID`
+(header, or `last_event_id` in the query) resumes right after the last event it got: nothing is
+missed or repeated, however long it was away. Without one, the feed starts at the stream's head.
+A comment line every `heartbeat_s` keeps proxies from closing an idle connection. The stream ends
+when the client goes away or the server shuts down (`app.state.stopping`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+import anyio
+import msgspec
+from starlette.responses import StreamingResponse
+
+from hiscrm.api.errors import bad_request
+from hiscrm.api.im.common import Id, im_router, sees, visible_account, visible_accounts
+from hiscrm.api.routing import Call
+from hiscrm.facts import catalogue as c
+from hiscrm.facts.codec import Recorded, to_json_line
+from hiscrm.facts.subjects import EVENT_PREFIX
+from hiscrm.store.feed import Feed
+from hiscrm.store.reader import decode_raw, stream_head
+
+router = im_router("im events")
+
+# What a client is told about: new items, notifications, and changes of a sent item's status.
+INBOX_EVENTS = (
+    c.CommentObserved,
+    c.MessageObserved,
+    c.NotificationObserved,
+    c.MessageStatusChanged,
+    c.MessageRecalled,
+)
+ACCOUNT_EVENTS = (c.AccountSessionExpired, c.AccountBlocked)
+REPLY_EVENTS = (c.ReplySent, c.ReplyFailed)
+LIVE = frozenset(cls.type_name() for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS, *REPLY_EVENTS))
+_encoder = msgspec.json.Encoder()
+
+
+class EventsQuery(msgspec.Struct, kw_only=True):
+    """Without `account_id`, every account the token may see."""
+
+    account_id: Id | None = None
+    last_event_id: Annotated[int, msgspec.Meta(ge=0, description="as the Last-Event-ID header")] | None = None
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 15.0
+
+
+def subjects(accounts: list[str] | None) -> list[str]:
+    """Filter subjects for these accounts (None: all). Reply facts are keyed by reply, so they are filtered after."""
+    replies = [f"{EVENT_PREFIX}.reply.*.{cls.event}" for cls in REPLY_EVENTS]
+    if accounts is None:
+        return [
+            *(f"{EVENT_PREFIX}.inbox.*.{cls.event}" for cls in INBOX_EVENTS),
+            *(f"{EVENT_PREFIX}.account.*.{cls.event}" for cls in ACCOUNT_EVENTS),
+            *replies,
+        ]
+    per_account = [f"{EVENT_PREFIX}.{aggregate}.{a}.*" for a in accounts for aggregate in ("inbox", "account")]
+    return [*per_account, *replies]
+
+
+def frame(rec: Recorded) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (rec.seq, rec.type_name.encode(), _encoder.encode(to_json_line(rec)))
+
+
+def _resume_after(call: Call, q: EventsQuery) -> int | None:
+    header = call.request.headers.get("last-event-id")
+    if header is None:
+        return q.last_event_id
+    if not header.strip().isdigit():
+        raise bad_request(f"Last-Event-ID {header!r} is not a stream sequence; send the id of the last event received")
+    return int(header)
+
+
+@router.route(
+    "GET", "/api/im/events", summary="live feed (text/event-stream); event id = stream sequence", query=EventsQuery
+)
+async def events(call: Call) -> StreamingResponse:
+    q: EventsQuery = call.query
+    with call.services.models.read() as tx:
+        if q.account_id is not None:
+            scope: list[str] | None = [visible_account(call, tx, q.account_id).account_id]
+        elif call.token is not None and call.token.accounts is not None:
+            scope = [row.account_id for row in visible_accounts(call, tx)]
+        else:
+            scope = None
+    after = _resume_after(call, q)
+    nc = call.services.nc
+    if after is None:
+        after = await stream_head(nc)
+    # An account that no filter can name yet (limited token, no accounts) gets keep-alives only.
+    feed = await Feed.open(nc, subject=subjects(scope), from_seq=after + 1) if scope != [] else None
+
+    def keep(rec: Recorded) -> bool:
+        account_id = getattr(rec.fact, "account_id", None)
+        if rec.type_name not in LIVE or account_id is None:
+            return False
+        return (scope is None or account_id in scope) and sees(call, account_id)
+
+    stopping: asyncio.Event = call.request.app.state.stopping
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _stream(feed, keep, q.heartbeat_s, stopping), media_type="text/event-stream", headers=headers
+    )
+
+
+async def _stream(
+    feed: Feed | None, keep: Callable[[Recorded], bool], heartbeat_s: float, stopping: asyncio.Event
+) -> AsyncIterator[bytes]:
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        yield b"retry: 1000\n\n"
+        while not stopping.is_set():
+            waiting = asyncio.ensure_future(
+                feed.batch(1000, timeout=heartbeat_s) if feed else asyncio.sleep(heartbeat_s)
+            )
+            await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                break
+            batch = waiting.result() or []
+            frames = [frame(rec) for raw in batch if isinstance(rec := decode_raw(raw), Recorded) and keep(rec)]
+            if frames:
+                yield b"".join(frames)
+            elif not batch:
+                yield b": keep-alive\n\n"
+    finally:
+        stop.cancel()
+        if feed is not None:
+            # The client may be gone and this task cancelled; the consumer must still be removed.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await feed.close()
