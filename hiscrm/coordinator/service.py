@@ -37,6 +37,7 @@ from hiscrm.coordinator.status import REFRESH_S, StatusBoard
 from hiscrm.errors import ConcurrencyConflict, HiscrmError
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import CoordinatorStatus, WorkerLoad
+from hiscrm.parts import run_parts
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store import reader
 from hiscrm.store.connection import HiscrmClient
@@ -96,29 +97,20 @@ class Coordinator:
 
     async def run(self, stop: asyncio.Event) -> None:
         feed = await Feed.open(self.nc, subject=FACT_FILTERS)
-        parts = [
-            asyncio.create_task(self._follow(feed), name="facts"),
-            asyncio.create_task(self.liveness.run(), name="presence"),
-            asyncio.create_task(self.configs.run(), name="configs"),
-            asyncio.create_task(self.proxies.run(), name="proxies"),
-            asyncio.create_task(self.lease.run(), name="lease"),
-            asyncio.create_task(self._act_forever(), name="actor"),
-            asyncio.create_task(self._tick(), name="ticker"),
-        ]
-        stopper = asyncio.create_task(stop.wait())
+        parts = {
+            "facts": self._follow(feed),
+            "presence": self.liveness.run(),
+            "configs": self.configs.run(),
+            "proxies": self.proxies.run(),
+            "lease": self.lease.run(),
+            "actor": self._act_forever(),
+            "ticker": self._tick(),
+        }
         try:
-            done, _ = await asyncio.wait({stopper, *parts}, return_when=asyncio.FIRST_COMPLETED)
-            for part in parts:
-                if part in done:
-                    part.result()
-                    raise RuntimeError(f"coordinator part {part.get_name()} ended on its own")
+            await run_parts(parts, stop, f"coordinator {self.id}")
         finally:
-            stopper.cancel()
             if self._expiry is not None:
                 self._expiry.cancel()
-            for part in parts:
-                part.cancel()
-            await asyncio.wait(parts)
             await feed.close()
 
     @property

@@ -24,6 +24,7 @@ _encoder = msgspec.msgpack.Encoder()
 _decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
 _be64 = struct.Struct(">Q")
 SEP = b"\x00"
+_SEP_TEXT = SEP.decode()
 
 
 def decoder(type_: Any) -> msgspec.msgpack.Decoder[Any]:
@@ -56,8 +57,12 @@ def newest_first(n: int) -> bytes:
 
 
 def key(*parts: str | bytes) -> bytes:
-    # A list, not a generator: join builds a list from a generator anyway, and this is on every fact's path.
-    return SEP.join([p.encode() if p.__class__ is str else p for p in parts])  # type: ignore[union-attr]
+    # On every fact's path, several times: most keys are all text, and one join and one encode
+    # build those; keys with byte parts (times, sequences) join part by part.
+    for part in parts:
+        if part.__class__ is not str:
+            return SEP.join([p.encode() if p.__class__ is str else p for p in parts])  # type: ignore[union-attr]
+    return _SEP_TEXT.join(parts).encode()  # type: ignore[arg-type]
 
 
 class Tx:

@@ -31,6 +31,7 @@ from hiscrm import __version__
 from hiscrm.facts.catalogue import WorkerRegistered, WorkerStopped
 from hiscrm.facts.messages import Presence
 from hiscrm.facts.subjects import worker_token
+from hiscrm.parts import run_parts
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.commands import CommandConsumer
 from hiscrm.worker.config_watch import ConfigWatch
@@ -100,22 +101,7 @@ class WorkerAgent:
                 version=__version__,
             )
         )
-        parts = [
-            asyncio.create_task(self.beacon.run(), name=f"{self.worker_id}-presence"),
-            asyncio.create_task(self.config.run(), name=f"{self.worker_id}-config"),
-            asyncio.create_task(self.commands.run(), name=f"{self.worker_id}-commands"),
-        ]
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            done, _ = await asyncio.wait({stopper, *parts}, return_when=asyncio.FIRST_COMPLETED)
-            for part in parts:
-                if part in done:
-                    part.result()
-                    raise RuntimeError(f"{part.get_name()} ended on its own")
-        finally:
-            stopper.cancel()
-            for part in parts:
-                part.cancel()
-            await asyncio.wait(parts)
+        parts = {"presence": self.beacon.run(), "config": self.config.run(), "commands": self.commands.run()}
+        await run_parts(parts, stop, f"worker {self.worker_id}")
         await self.store.append(WorkerStopped(worker_id=self.worker_id, reason="clean stop"))
         await self.beacon.leave()

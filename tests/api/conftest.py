@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_client import Api, stand_in_command
 
 from hiscrm.api.local_workers import LocalWorkers
 from hiscrm.api.server import build
@@ -16,6 +15,7 @@ from hiscrm.config import Settings
 from hiscrm.projector.runner import Projector
 from hiscrm.store.broker import EmbeddedBroker
 from projections import MODELS
+from tests.api.api_client import Api, stand_in_command
 
 
 @pytest.fixture

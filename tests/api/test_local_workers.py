@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from api_client import stand_in_command
 
 from hiscrm.api.local_workers import LocalWorkers, NotManaged, SpawnFailed, WorkerSpec, tail_lines
+from tests.api.api_client import stand_in_command
 
 
 def spec(worker_id: str) -> WorkerSpec:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from api_client import Api
-
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 ACCOUNT_FIELDS = {
     "id",

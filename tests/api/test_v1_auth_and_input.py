@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from api_client import Api
-
 from hiscrm.api.app import endpoints
 from hiscrm.api.routing import MAX_BODY
+from tests.api.api_client import Api
 
 V1 = [e for e in endpoints() if e.path.startswith("/api/v1")]
 WITH_BODY = [e for e in V1 if e.body is not None]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from api_client import Api
-
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 QR = "data:image/png;base64,iVBORw0KGgo="
 

@@ -6,11 +6,11 @@ import asyncio
 import socket
 
 import msgspec
-from api_client import Api
 
 from hiscrm.facts.messages import ProxyConfig
 from hiscrm.facts.subjects import PROXIES_BUCKET
 from hiscrm.secrets.sealing import unseal
+from tests.api.api_client import Api
 
 PASSWORD = "hunter2-very-secret"
 

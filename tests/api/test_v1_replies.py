@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from api_client import Api
-
 from hiscrm.api.v1.replies import reply_id_for
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 
 def request(request_id: str = "req-1", **fields: Any) -> dict[str, Any]:

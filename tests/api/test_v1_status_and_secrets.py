@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from api_client import Api
-
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 
 async def test_status_counts_workers_accounts_scheduling_projection_and_store(api: Api) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from api_client import Api
-
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 
 async def until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

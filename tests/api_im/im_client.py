@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from api_client import Api
 
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
 
 NOW = 1_760_000_000_000
 

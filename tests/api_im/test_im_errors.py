@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api_client import Api
-from im_client import comment, error_message, im_fails
+from tests.api.api_client import Api
+from tests.api_im.im_client import comment, error_message, im_fails
 
 
 async def test_bad_input(api: Api) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_client import Api
-from im_client import NOW, comment, im, message, person
 
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
+from tests.api_im.im_client import NOW, comment, im, message, person
 
 S, INT, B, N = str, int, bool, type(None)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from api_client import Api
-from im_client import comment, im, message
-
 from hiscrm.facts import catalogue as c
+from tests.api.api_client import Api
+from tests.api_im.im_client import comment, im, message
 
 
 async def _seed(api: Api) -> None:

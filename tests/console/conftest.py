@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Browser, Up, start_up, stop_up
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import free_port
+from tests.console.console_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Browser, Up, start_up, stop_up
 
 
 @pytest.fixture(scope="module")

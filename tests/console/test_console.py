@@ -12,8 +12,9 @@ import time
 from typing import Any
 
 import pytest
-from console_helpers import AJIE, Browser, Up
 from playwright.sync_api import expect
+
+from tests.console.console_helpers import AJIE, Browser, Up
 
 ACCOUNT = "console-ajie"
 PAGES = ["dashboard", "accounts", "inbox", "workers", "proxies", "plots"]
@@ -101,7 +102,7 @@ def test_qr_login_through_the_dialog(up: Up, browser: Browser, story: dict[str, 
         return fresh[-1]["token"] if fresh else None
 
     token = wait_until("the worker opening the login page", our_qr, 60, up)
-    up.control("POST", "/qr/scan", {"uid": AJIE, "token": token})
+    up.control("POST", "/qr/scan", {"uid": AJIE, "token": token, "confirm": False})
     qr = page.locator("#login-qr")
     expect(qr).to_be_visible(timeout=30_000)
     assert (qr.get_attribute("src") or "").startswith("data:image/png;base64,")
@@ -145,6 +146,7 @@ def test_new_comment_reaches_the_inbox_and_the_reply_is_sent(up: Up, browser: Br
     expect(item).to_be_visible(timeout=90_000)
     took = passes(up) - before
     assert took <= 2, f"the comment took {took} crawl passes to show"
+    story["commented"] = True
     expect(page.locator(f'.accounts-pick [data-account-id="{ACCOUNT}"] .badge')).not_to_have_text("")
     item.get_by_role("button").click()
     expect(page.locator(".thread")).to_contain_text(text)
@@ -163,6 +165,21 @@ def test_new_comment_reaches_the_inbox_and_the_reply_is_sent(up: Up, browser: Br
     page.locator("#mark-read").click()
     expect(item.locator(".who")).not_to_have_class("who unread")
     browser.shot("inbox-read")
+
+
+def test_plots_draw_the_activity_read_model(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    page.get_by_role("link", name="Plots").click()
+    expect(page.locator("svg.chart polyline").first).to_be_attached()
+    expect(page.get_by_text("facts in the window")).not_to_have_text("0 facts in the window.")
+    expect(page.locator(".legend")).to_contain_text("阿杰骑行日记")
+    if story.get("commented"):
+        # The new comment is counted for its account, as GET /api/v1/activity serves it to the page.
+        with up.http() as http:
+            activity = http.get("/api/v1/activity", params={"hours": 1}).json()["data"]
+        ours = next(a for a in activity["accounts"] if a["account_id"] == ACCOUNT)
+        assert sum(m["comments"] for m in ours["minutes"]) >= 1
+    browser.shot("plots")
 
 
 def test_expired_session_shows_on_the_dashboard(up: Up, browser: Browser, story: dict[str, Any]) -> None:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import time
 
 import msgspec
-from conftest import StartWorker
-from coordinator_helpers import all_facts, assert_never_assigned_twice, create_accounts, eventually, facts_of
 
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig, CoordinatorStatus
 from hiscrm.facts.subjects import CONFIG_BUCKET, COORDINATOR_STATUS, PRESENCE_BUCKET
 from hiscrm.store.event_store import EventStore
+from tests.coordinator.conftest import StartWorker
+from tests.coordinator.coordinator_helpers import (
+    all_facts,
+    assert_never_assigned_twice,
+    create_accounts,
+    eventually,
+    facts_of,
+)
 
 
 async def config_keys(nc) -> dict[str, AccountConfig]:  # type: ignore[no-untyped-def]

@@ -7,14 +7,14 @@ import asyncio
 import time
 
 import msgspec
-from conftest import RunningWorker, StartWorker
-from coordinator_helpers import create_accounts, eventually, facts_of
 
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
 from hiscrm.facts.subjects import CONFIG_BUCKET
 from hiscrm.store.event_store import EventStore
+from tests.coordinator.conftest import RunningWorker, StartWorker
+from tests.coordinator.coordinator_helpers import create_accounts, eventually, facts_of
 
 
 def in_ms(seconds: float) -> int:

@@ -6,14 +6,14 @@ import logging
 import uuid
 
 import pytest
-from conftest import StartWorker
-from coordinator_helpers import create_accounts, eventually, facts_of
 from nats.js.errors import NotFoundError
 
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.event_store import EventStore
+from tests.coordinator.conftest import StartWorker
+from tests.coordinator.coordinator_helpers import create_accounts, eventually, facts_of
 
 STREAMS = (
     "HISCRM_EVENTS",

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factlog import FactLog
+
+from tests.projections.factlog import FactLog
 
 
 @pytest.fixture

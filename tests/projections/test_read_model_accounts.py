@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from factlog import FactLog
-
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import be64, key
 from projections import accounts, login_sessions
 from projections.accounts import AccountRow
 from projections.login_sessions import LoginRow
+from tests.projections.factlog import FactLog
 
 PROFILE = c.Profile(
     uid="9900000001",

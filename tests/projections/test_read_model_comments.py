@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from factlog import T0, FactLog
-
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import key
 from projections import comments, contents, notifications, unread
@@ -11,6 +9,7 @@ from projections.comments import CommentRow
 from projections.contents import ContentRow
 from projections.notifications import NotificationRow
 from projections.unread import Counts
+from tests.projections.factlog import T0, FactLog
 
 ALICE = c.Person(user_id="u1", name="Alice", avatar="https://a/1.jpeg")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import msgspec
-from factlog import T0, FactLog
 
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import key
 from projections import conversations, notifications, unread
 from projections.conversations import ConversationRow, MessageRow
 from projections.notifications import NotificationRow
+from tests.projections.factlog import T0, FactLog
 
 ME = c.Person(user_id="me", name="小店")
 BOB = c.Person(user_id="u2", name="Bob", avatar="https://a/2.jpeg")

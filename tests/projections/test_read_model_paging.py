@@ -6,7 +6,6 @@ import itertools
 from collections.abc import Callable
 
 import pytest
-from factlog import T0, FactLog
 
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx, key
@@ -14,6 +13,7 @@ from projections import comments, contents, conversations, paging
 from projections.comments import CommentRow
 from projections.contents import ContentRow
 from projections.conversations import MessageRow
+from tests.projections.factlog import T0, FactLog
 
 Page = Callable[[Tx, int | None, int], list[tuple[int, bytes]]]
 _serial = itertools.count()

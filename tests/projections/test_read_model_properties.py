@@ -6,7 +6,6 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from factlog import T0, to_raw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from projections import MODELS, comments, contents, conversations, unread
 from projections.comments import CommentRow
 from projections.contents import ContentRow
 from projections.conversations import ConversationRow, MessageRow
+from tests.projections.factlog import T0, to_raw
 
 ACCOUNTS = ("a1", "a2")
 account = st.sampled_from(ACCOUNTS)

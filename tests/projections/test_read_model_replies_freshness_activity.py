@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from factlog import T0, FactLog
-
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import be64, key
 from projections import activity, freshness, replies
 from projections.activity import NewItems
 from projections.freshness import FreshnessRow
 from projections.replies import ReplyRow
+from tests.projections.factlog import T0, FactLog
 
 
 def request(reply_id: str, request_id: str, account_id: str = "acc1") -> c.ReplyRequested:

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-from sandbox_helpers import CSRF_META, KITCHEN
 
 from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.state import World
+from tests.sandbox.sandbox_helpers import CSRF_META, KITCHEN
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from playwright.async_api import Response, async_playwright
-from sandbox_helpers import KITCHEN
 
 from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
+from tests.sandbox.sandbox_helpers import KITCHEN
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import httpx
-from sandbox_helpers import KITCHEN, RIDER
 
 from hiscrm.sandbox.state import World
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
 
 COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
 REPLY = "/aweme/v1/creator/comment/reply/"

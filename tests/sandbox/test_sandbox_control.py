@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
-from sandbox_helpers import KITCHEN, RIDER
 
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
 
 COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
 REPO = Path(__file__).resolve().parents[2]

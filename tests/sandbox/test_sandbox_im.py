@@ -6,9 +6,9 @@ import json
 
 import httpx
 import pytest
-from sandbox_helpers import KITCHEN, RIDER, pb_fields, pb_message
 
 from hiscrm.sandbox.state import World
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, pb_fields, pb_message
 
 SEND = "/v1/message/send"
 

@@ -9,10 +9,10 @@ from urllib.parse import unquote
 import httpx
 import qrcode
 from PIL import Image
-from sandbox_helpers import KITCHEN, RIDER
 
 from hiscrm.sandbox import qr
 from hiscrm.sandbox.state import World
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
 
 
 async def new_qr(client: httpx.AsyncClient) -> dict:

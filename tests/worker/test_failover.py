@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import pytest
-from conftest import KITCHEN, RIDER, Cluster, Sandbox, all_facts, wait_for_facts
 
 from hiscrm.config import REPO_ROOT
 from hiscrm.facts.catalogue import AccountAssigned, SnapshotSynced, WorkerRegistered, WorkerWentOffline
 from hiscrm.facts.subjects import aggregate_type_filter
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.worker import seen
+from tests.worker.conftest import KITCHEN, RIDER, Cluster, Sandbox, all_facts, wait_for_facts
 
 PRESENCE_TTL_S = 6
 Spawn = Callable[[str], subprocess.Popen[bytes]]

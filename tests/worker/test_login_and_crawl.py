@@ -3,11 +3,10 @@ times and texts within two passes."""
 
 from __future__ import annotations
 
-from conftest import KITCHEN, Cluster, Sandbox, rows, wait_for_facts
-
 from hiscrm.facts.catalogue import LoginQrcodeReady, LoginSucceeded, PassCounts, SnapshotSynced
 from hiscrm.projector.live import LiveModels
 from projections import accounts, comments, contents, conversations, login_sessions, notifications
+from tests.worker.conftest import KITCHEN, Cluster, Sandbox, rows, wait_for_facts
 
 
 async def test_qr_login_then_two_passes_fill_the_read_models(  # type: ignore[no-untyped-def]

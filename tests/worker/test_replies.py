@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import msgspec
-from conftest import KITCHEN, Cluster, Sandbox, wait_for_facts
 
 from hiscrm.facts.catalogue import CommentObserved, MessageObserved, ReplyFailed, ReplySent, SnapshotSynced
 from hiscrm.facts.messages import ReplySend
 from hiscrm.facts.subjects import command_subject
+from tests.worker.conftest import KITCHEN, Cluster, Sandbox, wait_for_facts
 
 
 async def arm(sandbox: Sandbox, mode: str, kind: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
-from conftest import all_facts
 
 from hiscrm.facts.catalogue import CommentObserved, MessageObserved, Person
 from hiscrm.facts.subjects import aggregate_filter
 from hiscrm.worker.recorder import PassRecorder
 from hiscrm.worker.seen import SeenIndex
+from tests.worker.conftest import all_facts
 
 FAN = Person(user_id="42", name="小林", avatar="http://pic/42.jpeg")
 ME = Person(user_id="7", name="厨房", avatar="http://pic/7.jpeg")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import KITCHEN, RIDER, Cluster, Sandbox, wait_for_facts
-
 from hiscrm.facts.catalogue import (
     AccountBlocked,
     AccountSessionExpired,
@@ -15,6 +13,7 @@ from hiscrm.facts.catalogue import (
     LoginVerificationRequired,
     SnapshotSynced,
 )
+from tests.worker.conftest import KITCHEN, RIDER, Cluster, Sandbox, wait_for_facts
 
 
 async def test_an_expired_qr_is_refreshed_and_sms_verification_is_reported(  # type: ignore[no-untyped-def]

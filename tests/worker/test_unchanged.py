@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import KITCHEN, Cluster, all_facts, wait_for_facts
-
 from hiscrm.facts.catalogue import PassCounts, SnapshotSynced
 from hiscrm.facts.subjects import aggregate_filter
+from tests.worker.conftest import KITCHEN, Cluster, all_facts, wait_for_facts
 
 
 async def test_twenty_passes_over_an_unchanged_site_append_only_snapshots(  # type: ignore[no-untyped-def]

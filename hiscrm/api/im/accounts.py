@@ -21,7 +21,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Interval = Annotated[int, msgspec.Meta(ge=5, le=3600, description="seconds between crawl passes")]
 
 
-class AccountQuery(msgspec.Struct, kw_only=True):
+class UserQuery(msgspec.Struct, kw_only=True):
     cursor: Cursor = 0
     count: Count = 20
     status: UserStatus | None = None
@@ -54,9 +54,9 @@ class UserDeleted(msgspec.Struct, kw_only=True):
     deleted: bool = True
 
 
-@router.route("GET", "/api/im/accounts", summary="accounts, oldest first", query=AccountQuery, response=UserList)
+@router.route("GET", "/api/im/accounts", summary="accounts, oldest first", query=UserQuery, response=UserList)
 async def list_accounts(call: Call) -> UserList:
-    q: AccountQuery = call.query
+    q: UserQuery = call.query
     with call.services.models.read() as tx:
 
         def load(account_id: str) -> accounts.AccountRow | None:

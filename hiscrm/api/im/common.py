@@ -21,9 +21,25 @@ from projections import accounts
 T = TypeVar("T")
 
 IM = frozenset({"im", "admin"})
-Cursor = Annotated[int, msgspec.Meta(ge=0, description="the `cursor` of the previous page; 0 for the first page")]
+# Sequences and times are unsigned 64-bit in the indexes: anything larger names nothing.
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+Cursor = Annotated[
+    int, msgspec.Meta(ge=0, le=MAX_SEQ, description="the `cursor` of the previous page; 0 for the first page")
+]
 Count = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page")]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class ItemQuery(msgspec.Struct, kw_only=True):
+    """`account_id` picks the account when an id alone names items of two managed accounts."""
+
+    account_id: Id | None = None
+
+
+class PageQuery(ItemQuery, kw_only=True):
+    cursor: Cursor = 0
+    count: Count = 20
 
 
 def im_router(tag: str) -> Router:

@@ -6,7 +6,17 @@ import msgspec
 
 from hiscrm.api.envelopes import ImPage
 from hiscrm.api.errors import not_found
-from hiscrm.api.im.common import Count, Cursor, Id, im_router, owner, path_ident, recorded, visible_account
+from hiscrm.api.im.common import (
+    Count,
+    Cursor,
+    Id,
+    ItemQuery,
+    im_router,
+    owner,
+    path_ident,
+    recorded,
+    visible_account,
+)
 from hiscrm.api.im.queries import Page, after_key, index, under, walk
 from hiscrm.api.im.shapes import Content, WorkStats, content_stats
 from hiscrm.api.routing import Accepted, Call
@@ -26,10 +36,6 @@ class ContentQuery(msgspec.Struct, kw_only=True):
     platform: str | None = None
     content_type: str | None = None
     is_new: bool | None = None
-
-
-class ItemQuery(msgspec.Struct, kw_only=True):
-    account_id: Id | None = None
 
 
 class ContentsData(msgspec.Struct, kw_only=True):

@@ -12,7 +12,17 @@ from typing import Literal
 import msgspec
 
 from hiscrm.api.errors import bad_request, not_found
-from hiscrm.api.im.common import Count, Cursor, Id, im_router, owner, path_ident, recorded, visible_account
+from hiscrm.api.im.common import (
+    Count,
+    Cursor,
+    Id,
+    ItemQuery,
+    im_router,
+    owner,
+    path_ident,
+    recorded,
+    visible_account,
+)
 from hiscrm.api.im.queries import after_key, index, under, walk
 from hiscrm.api.im.shapes import Conversation
 from hiscrm.api.routing import Accepted, Call
@@ -35,12 +45,6 @@ class ConversationQuery(msgspec.Struct, kw_only=True):
     is_muted: bool | None = None
     cursor: Cursor = 0
     count: Count = 20
-
-
-class ItemQuery(msgspec.Struct, kw_only=True):
-    """`account_id` picks the account when two managed accounts hold the same conversation."""
-
-    account_id: Id | None = None
 
 
 class ConversationList(msgspec.Struct, kw_only=True):

@@ -9,9 +9,9 @@ import msgspec
 from hiscrm.api.envelopes import ImPage
 from hiscrm.api.errors import bad_request, not_found
 from hiscrm.api.im.common import (
-    Count,
-    Cursor,
     Id,
+    ItemQuery,
+    PageQuery,
     im_router,
     maybe_ident,
     owner,
@@ -32,12 +32,6 @@ from projections.comments import CommentRow
 router = im_router("im discussions")
 
 
-class PageQuery(msgspec.Struct, kw_only=True):
-    account_id: Id | None = None
-    cursor: Cursor = 0
-    count: Count = 20
-
-
 class DiscussionQuery(PageQuery, kw_only=True):
     """Without `account_id`, the account is the one holding `parent_comment_id` or `content_id`."""
 
@@ -46,10 +40,6 @@ class DiscussionQuery(PageQuery, kw_only=True):
     is_read: bool | None = None
     is_new: bool | None = None
     platform: str | None = None
-
-
-class ItemQuery(msgspec.Struct, kw_only=True):
-    account_id: Id | None = None
 
 
 class DiscussionsData(msgspec.Struct, kw_only=True):

@@ -19,7 +19,7 @@ import msgspec
 from starlette.responses import StreamingResponse
 
 from hiscrm.api.errors import bad_request
-from hiscrm.api.im.common import Id, im_router, sees, visible_account, visible_accounts
+from hiscrm.api.im.common import MAX_SEQ, Id, im_router, sees, visible_account, visible_accounts
 from hiscrm.api.routing import Call
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded, to_json_line
@@ -47,7 +47,9 @@ class EventsQuery(msgspec.Struct, kw_only=True):
     """Without `account_id`, every account the token may see."""
 
     account_id: Id | None = None
-    last_event_id: Annotated[int, msgspec.Meta(ge=0, description="as the Last-Event-ID header")] | None = None
+    last_event_id: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ, description="as the Last-Event-ID header")] | None = (
+        None
+    )
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 15.0
 
 
@@ -72,7 +74,7 @@ def _resume_after(call: Call, q: EventsQuery) -> int | None:
     header = call.request.headers.get("last-event-id")
     if header is None:
         return q.last_event_id
-    if not header.strip().isdigit():
+    if not header.strip().isdigit() or int(header) > MAX_SEQ:
         raise bad_request(f"Last-Event-ID {header!r} is not a stream sequence; send the id of the last event received")
     return int(header)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import msgspec
 
 from hiscrm.api.errors import not_found
-from hiscrm.api.im.common import Id, im_router, sees
+from hiscrm.api.im.common import MAX_SEQ, Id, im_router, sees
 from hiscrm.api.routing import Call
 from hiscrm.api.v1.common import ident
 from hiscrm.facts import codec
@@ -25,9 +25,9 @@ from projections import accounts
 router = im_router("im history")
 
 
-class HistoryQuery(msgspec.Struct, kw_only=True):
+class FactsQuery(msgspec.Struct, kw_only=True):
     account_id: Id
-    after_seq: Annotated[int, msgspec.Meta(ge=0, description="facts after this stream sequence")] = 0
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ, description="facts after this stream sequence")] = 0
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
@@ -65,10 +65,10 @@ async def _known(call: Call, account_id: str) -> bool:
 
 
 @router.route(
-    "GET", "/api/im/history", summary="an account's facts in stream order", query=HistoryQuery, response=History
+    "GET", "/api/im/history", summary="an account's facts in stream order", query=FactsQuery, response=History
 )
 async def history(call: Call) -> History:
-    q: HistoryQuery = call.query
+    q: FactsQuery = call.query
     account_id = ident(q.account_id, "account_id")
     if not sees(call, account_id) or not await _known(call, account_id):
         raise not_found(f"account {account_id!r}")

@@ -9,9 +9,10 @@ import msgspec
 
 from hiscrm.api.errors import not_found
 from hiscrm.api.im.common import (
-    Count,
-    Cursor,
     Id,
+    ItemQuery,
+    PageQuery,
+    Seq,
     im_router,
     maybe_ident,
     owner,
@@ -36,12 +37,6 @@ router = im_router("im messages")
 MsgType = Literal["text", "image", "file", "video", "audio", "link"]
 
 
-class PageQuery(msgspec.Struct, kw_only=True):
-    account_id: Id | None = None
-    cursor: Cursor = 0
-    count: Count = 20
-
-
 class MessageQuery(PageQuery, kw_only=True):
     """Filters combine; `since_time` (Unix ms) keeps messages created at or after it."""
 
@@ -52,11 +47,7 @@ class MessageQuery(PageQuery, kw_only=True):
     message_type: MsgType | None = None
     is_deleted: bool | None = None
     is_recalled: bool | None = None
-    since_time: int | None = None
-
-
-class ItemQuery(msgspec.Struct, kw_only=True):
-    account_id: Id | None = None
+    since_time: Seq | None = None
 
 
 class MessageList(msgspec.Struct, kw_only=True):

@@ -138,12 +138,15 @@ const TONES = {
 export const chip = (status, text = status) =>
   h("span", { class: `chip ${TONES[status] || ""}`, dataset: { status } }, String(text).replaceAll("_", " "));
 
-export const table = (headers, rows) =>
-  h(
+export function table(headers, rows) {
+  // Each cell carries its column's name: on a phone the rows become cards that show it beside the value.
+  for (const row of rows) [...row.children].forEach((td, i) => headers[i] && (td.dataset.label = headers[i]));
+  return h(
     "div",
     { class: "table-wrap" },
     h("table", {}, h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows)),
   );
+}
 
 /** Run `fn` at most once per `ms`, the last call winning: live events come in bursts. */
 export function throttle(fn, ms) {

@@ -120,7 +120,7 @@ export async function mount(root) {
         h("h2", {}, "Freshness per account"),
         accounts.length
           ? table(
-              ["account", "login", "worker", "last crawl pass", "passes", "new so far"],
+              ["account", "login", "worker", "last crawl pass", "passes", "items found"],
               accounts.map((a) =>
                 h(
                   "tr",

@@ -104,6 +104,8 @@ export async function mount(root, { args }) {
     for (const b of list.querySelectorAll("button[aria-current]")) b.setAttribute("aria-current", String(b.dataset.key === `item:${m.account_id}:${m.msg_id}`));
     clear(thread, threadHead, threadBody, h("h2", {}, "Reply"), replyForm, outbox);
     replyText.value = "";
+    // Stacked on a phone, the thread sits below the list: bring it into view.
+    if (matchMedia("(max-width: 760px)").matches) thread.scrollIntoView({ block: "start" });
     drawThread();
   }
 

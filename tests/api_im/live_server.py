@@ -1,0 +1,101 @@
+"""The whole stack on real sockets, for what an in-process ASGI call cannot show: streaming responses,
+clients in other threads (schemathesis), server shutdown. Broker, projector and API under uvicorn,
+on an event loop in a thread of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hiscrm.api.server import build, serve
+from hiscrm.api.services import Services
+from hiscrm.config import REPO_ROOT, Settings
+from hiscrm.projector.runner import Projector
+from hiscrm.store import streams
+from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.connection import connect
+from projections import MODELS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Live:
+    url: str
+    admin: str
+    im: str
+    loop: asyncio.AbstractEventLoop
+    services: Services
+    server_done: threading.Event
+    stop: asyncio.Event
+
+    def shutdown(self) -> None:
+        """What SIGTERM does to `hiscrm api`."""
+        self.loop.call_soon_threadsafe(self.stop.set)
+
+    def run(self, work: Awaitable[Any], timeout: float = 30) -> Any:
+        """Run a coroutine on the server's loop (appending facts, waiting for the models) from the test's thread."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)  # type: ignore[arg-type]
+
+
+@contextmanager
+def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = None) -> Iterator[Live]:
+    ready: dict[str, Any] = {}
+    started, done = threading.Event(), threading.Event()
+
+    async def main() -> None:
+        broker = EmbeddedBroker(tmp / "nats", free_port())
+        await broker.start()
+        nc = await connect([broker.url], "im-tests")
+        stop = asyncio.Event()
+        try:
+            await streams.apply(nc, REPO_ROOT / "streams")
+            settings = Settings(data_dir=tmp / "var", nats_urls=(broker.url,))
+            app, services, tokens = build(settings, nc)
+            projector = asyncio.create_task(Projector(nc, settings.read_models_dir, MODELS).run(stop))
+            if seed is not None:
+                await seed(services)
+            port = free_port()
+            server = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
+            await asyncio.sleep(0.3)
+            ready.update(
+                live=Live(
+                    f"http://127.0.0.1:{port}",
+                    tokens.first("admin").token,
+                    tokens.first("im").token,
+                    asyncio.get_running_loop(),
+                    services,
+                    done,
+                    stop,
+                ),
+            )
+            started.set()
+            await server
+            done.set()
+            await asyncio.wait_for(projector, 10)
+            services.models.close()
+        finally:
+            stop.set()
+            await nc.close()
+            await broker.stop()
+            started.set()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    assert started.wait(60) and "live" in ready, "the live stack did not start"
+    live: Live = ready["live"]
+    try:
+        yield live
+    finally:
+        live.shutdown()
+        thread.join(30)

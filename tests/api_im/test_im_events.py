@@ -1,0 +1,75 @@
+"""The SSE feed: ids are stream sequences, a dropped connection resumed with Last-Event-ID misses and repeats
+nothing, idle connections get keep-alives, and the stream ends when the server shuts down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from hiscrm.api.services import Services
+from hiscrm.facts import catalogue as c
+from tests.api_im.im_client import comment, message
+from tests.api_im.live_server import Live, live_stack
+
+
+async def _seed(services: Services) -> None:
+    await services.store.append(c.AccountCreated(account_id="shop1", platform="douyin", account_name="Shop"))
+    assert await services.models.wait_for(1, 10)
+
+
+def _append(live: Live, *facts: c.Fact) -> list[int]:
+    async def go() -> list[int]:
+        return [d.seq for d in await live.services.store.append_many(facts)]
+
+    return live.run(go())
+
+
+def _read(lines: Iterator[str], until_seq: int, timeout: float = 10) -> tuple[list[int], int]:
+    """Event ids up to and including `until_seq`, and how many keep-alive comments came."""
+    ids, keepalives, deadline = [], 0, time.monotonic() + timeout
+    for line in lines:
+        if line.startswith("id: "):
+            ids.append(int(line[4:]))
+            if ids[-1] >= until_seq:
+                return ids, keepalives
+        elif line.startswith(": keep-alive"):
+            keepalives += 1
+        assert time.monotonic() < deadline, ids
+    raise AssertionError(f"stream ended after {ids}")
+
+
+def test_resume_after_a_dropped_connection_misses_and_repeats_nothing(tmp_path: Path) -> None:
+    with live_stack(tmp_path, _seed) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        headers = {"Authorization": f"Bearer {live.im}"}
+        other = c.ContentRead(account_id="shop1", content_id="v1")  # not a feed event: must not show
+        with client.stream("GET", "/api/im/events?heartbeat_s=0.2", headers=headers) as first:
+            assert first.headers["content-type"].startswith("text/event-stream")
+            time.sleep(0.3)
+            wanted = _append(live, comment("shop1", "c1", t=1), other, message("shop1", "m1", t=2))
+            wanted = [wanted[0], wanted[2]]
+            seen, _ = _read(first.iter_lines(), wanted[-1])
+        assert seen == wanted
+        # While nobody listens, more happens; then the client comes back with the last id it saw.
+        later = _append(live, comment("shop1", "c2", t=3), message("shop1", "m2", t=4), comment("shop1", "c3", t=5))
+        resume = {**headers, "Last-Event-ID": str(seen[-1])}
+        with client.stream("GET", "/api/im/events?heartbeat_s=0.2", headers=resume) as second:
+            lines = second.iter_lines()
+            again, _ = _read(lines, later[-1])
+            assert again == later
+            # Then it stays open, idle but kept alive, and ends when the server stops.
+            more, _ = _read(lines, *_append(live, comment("shop1", "c4", t=6)))
+            assert len(more) == 1 and more[0] > later[-1]
+            idle = time.monotonic()
+            for line in lines:
+                if line.startswith(": keep-alive"):
+                    break
+            assert time.monotonic() - idle < 2
+            live.shutdown()
+            ended = time.monotonic()
+            for _ in lines:
+                pass
+            assert time.monotonic() - ended < 5
+        assert live.server_done.wait(5)
