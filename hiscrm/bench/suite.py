@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hiscrm.bench import backbone, config_propagation
+from hiscrm.bench import backbone, config_propagation, stack
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker
@@ -38,6 +38,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                     "projection": await backbone.measure_projection(nc, sizes["rounds"]),
                     "config_propagation_ms": await config_propagation.measure(nc),
                 }
+                result.update(await stack.measure(nc, broker.url, Path(tmp) / "api", free_port(), quick))
             finally:
                 await nc.close()
         finally:

@@ -42,7 +42,7 @@ async def build_into(
     until_seq: int | None = None,
     until_time: dt.datetime | None = None,
     progress: Progress | None = None,
-    batch_size: int = 20_000,
+    batch_size: int = 10_000,
 ) -> tuple[int, int]:
     """Replay the stream from its start into fresh models at `path`; returns (checkpoint, facts).
 

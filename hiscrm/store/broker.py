@@ -39,9 +39,7 @@ def render_config(
         f'server_name: "{name}"\n'
         "max_payload: 8MB\n"
         f'pid_file: "{store_dir.parent / PID_FILE}"\n'
-        f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n'
-        + (f'include "{include}"\n' if include else "")
-        + extra
+        f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n' + (f'include "{include}"\n' if include else "") + extra
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -85,30 +86,38 @@ async def connect(
     async def on_reconnect() -> None:
         log.warning("%s: reconnected to NATS", name)
 
+    refused = asyncio.Event()
+
     async def on_error(exc: Exception) -> None:
+        if not client and "authorization violation" in str(exc).lower():
+            refused.set()  # nats-py would retry a refused first connect forever
         log.debug("%s: NATS error: %r", name, exc)
 
     deadline = asyncio.get_running_loop().time() + wait_s
     last: Exception | None = None
     while True:
+        nc = HiscrmClient()
         try:
-            nc = HiscrmClient()
-            await nc.connect(
-                servers=servers,
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
-                error_cb=on_error,
-                pending_size=64 * 1024 * 1024,
-                **options,  # type: ignore[arg-type]
+            await _unless_refused(
+                nc.connect(
+                    servers=servers,
+                    name=name,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    disconnected_cb=on_disconnect,
+                    reconnected_cb=on_reconnect,
+                    error_cb=on_error,
+                    pending_size=64 * 1024 * 1024,
+                    **options,  # type: ignore[arg-type]
+                ),
+                refused,
             )
             client.append(nc)
             return nc
         except nats.errors.AuthorizationError:
+            await nc.close()
             who = f"user {credentials.user!r}" if credentials else "a client without credentials"
             raise BrokerUnavailable(
                 f"NATS at {', '.join(servers)} refused {who}; name credentials with --nats-creds or "
@@ -122,3 +131,19 @@ async def connect(
                 "start one with `hiscrm nats` or name a running one with --nats-url"
             )
         await asyncio.sleep(0.2)
+
+
+async def _unless_refused(connecting: Awaitable[None], refused: asyncio.Event) -> None:
+    attempt = asyncio.ensure_future(connecting)
+    refusal = asyncio.ensure_future(refused.wait())
+    try:
+        await asyncio.wait({attempt, refusal}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        refusal.cancel()
+    if attempt.done():
+        attempt.result()
+        return
+    attempt.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await attempt
+    raise nats.errors.AuthorizationError

@@ -107,7 +107,7 @@ async def test_each_role_does_its_job_and_a_worker_is_refused_the_rest(
         )
         await refused(caplog, "CONSUMER.INFO.HISCRM_COMMANDS.worker-w2", w1.consumer_info(COMMANDS_STREAM, "worker-w2"))
         # Nor can it listen in on the bus or on another user's replies.
-        await refused(caplog, "Subscription to \"hiscrm.cmd.>\"", _subscribe_and_flush(w1_nc, "hiscrm.cmd.>"))
+        await refused(caplog, 'Subscription to "hiscrm.cmd.>"', _subscribe_and_flush(w1_nc, "hiscrm.cmd.>"))
         await refused(caplog, "_INBOX.coordinator.>", _subscribe_and_flush(w1_nc, "_INBOX.coordinator.>"))
 
         # The api records IM state and requests, never the coordinator's decisions.

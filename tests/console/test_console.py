@@ -129,7 +129,7 @@ def passes(up: Up) -> int:
     return next(r["runtime"]["passes"] for r in rows if r["id"] == ACCOUNT)
 
 
-def test_new_comment_reaches_the_inbox_and_the_reply_is_sent(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+def test_new_comment_and_dm_reach_the_inbox_and_get_answers(up: Up, browser: Browser, story: dict[str, Any]) -> None:
     if not has_route(up, "/api/im/unified-messages"):
         pytest.skip("waits on the IM API (/api/im/unified-messages is not served by this build)")
     assert story.get("logged_in"), "needs the QR login step"
@@ -139,6 +139,8 @@ def test_new_comment_reaches_the_inbox_and_the_reply_is_sent(up: Up, browser: Br
     work = up.control("POST", "/works", {"uid": AJIE, "desc": "控制台测试作品"})
     text = f"控制台测试评论 {int(time.time())}"
     up.control("POST", "/comments", {"aweme_id": work["aweme_id"], "text": text, "user": {"nickname": "测试观众"}})
+    dm = f"控制台测试私信 {int(time.time())}"
+    up.control("POST", "/messages", {"uid": AJIE, "text": dm, "sender": {"nickname": "私信观众"}})
     before = passes(up)
 
     page.goto(f"{up.api}/admin/#/inbox/{ACCOUNT}")
@@ -165,6 +167,16 @@ def test_new_comment_reaches_the_inbox_and_the_reply_is_sent(up: Up, browser: Br
     page.locator("#mark-read").click()
     expect(item.locator(".who")).not_to_have_class("who unread")
     browser.shot("inbox-read")
+
+    # A DM is answered in its conversation.
+    page.locator("ul.items li", has_text=dm).get_by_role("button").click()
+    expect(page.locator(".thread")).to_contain_text(dm)
+    answer = f"私信已收到 {int(time.time())}"
+    page.locator("#reply-text").fill(answer)
+    page.locator("#reply-send").click()
+    expect(page.locator(".outbox li", has_text=answer)).to_have_attribute("data-status", "sent", timeout=90_000)
+    assert any(s["text"] == answer for s in up.control("GET", f"/sent?uid={AJIE}&kind=dm"))
+    browser.shot("inbox-dm-sent")
 
 
 def test_plots_draw_the_activity_read_model(up: Up, browser: Browser, story: dict[str, Any]) -> None:
@@ -222,3 +234,15 @@ def test_worker_detail_shows_its_log(up: Up, browser: Browser) -> None:
     page.locator('tr[data-worker-id="local-1"] a').click()
     expect(page.locator("#worker-log")).to_contain_text("starting")
     browser.shot("worker-detail")
+
+
+def test_keyboard_reaches_the_dialogs(up: Up, browser: Browser) -> None:
+    page = browser.page
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("button", name="Add account").focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator('input[name="account_name"]')).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("button", name="Add account")).to_be_focused()

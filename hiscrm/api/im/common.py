@@ -52,13 +52,19 @@ def sees(call: Call, account_id: str) -> bool:
 
 def visible_account(call: Call, tx: Tx, account_id: str | None) -> accounts.AccountRow:
     """The account a route names in `account_id`: 400 when missing or malformed, 404 when unknown or hidden."""
+    row = tx.get(accounts.ROWS, accounts.row_key(visible_account_id(call, tx, account_id)), accounts.AccountRow)
+    assert row is not None  # visible_account_id found it in this same transaction
+    return row
+
+
+def visible_account_id(call: Call, tx: Tx, account_id: str | None) -> str:
+    """As visible_account, without decoding the row: the inbox pages check an account on every request."""
     if account_id is None:
         raise bad_request("account_id is required")
     account_id = ident(account_id, "account_id")
-    row = tx.get(accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
-    if row is None or not sees(call, account_id):
+    if not sees(call, account_id) or not tx.exists(accounts.ROWS, accounts.row_key(account_id)):
         raise not_found(f"account {account_id!r}")
-    return row
+    return account_id
 
 
 def visible_accounts(call: Call, tx: Tx) -> list[accounts.AccountRow]:

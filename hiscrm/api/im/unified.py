@@ -22,6 +22,7 @@ from hiscrm.api.im.common import (
     recorded,
     sees,
     visible_account,
+    visible_account_id,
     visible_accounts,
 )
 from hiscrm.api.im.queries import bad_cursor, work_title
@@ -99,7 +100,8 @@ def _types(raw: str | None) -> frozenset[str]:
 
 
 def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
-    account_id = visible_account(call, tx, q.account_id).account_id if q.account_id is not None else None
+    account_id = visible_account_id(call, tx, q.account_id) if q.account_id is not None else None
+    titles: dict[tuple[str, str], str | None] = {}
     types = _types(q.types)
     every_account = call.token is None or call.token.accounts is None
     want_comments, want_discussions = "comment" in types, "discussion" in types
@@ -131,7 +133,10 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
                 has_more = True
                 break
             if isinstance(row, CommentRow):
-                items.append(unified_comment(row, work_title(tx, row.account_id, row.content_id, row.content_title)))
+                work = (row.account_id, row.content_id)
+                if work not in titles:  # a page's comments are often on a few works
+                    titles[work] = work_title(tx, row.account_id, row.content_id, row.content_title)
+                items.append(unified_comment(row, titles[work] or row.content_title))
             else:
                 items.append(unified_message(row))
             last_seq = row.seq

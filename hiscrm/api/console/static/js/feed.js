@@ -8,7 +8,7 @@ const AGGREGATES = ["worker", "account", "login", "inbox", "reply"];
 const TROUBLE = /session_expired|blocked|verification_required|login[._]failed|risk/;
 
 /** What a fact is about, from its subject (hiscrm.evt.<aggregate>.<id>.<event>) or its event name. */
-export function topicsOf(name, data) {
+function topicsOf(name, data) {
   const hay = [name, data?.subject, data?.event, data?.type, data?.aggregate].filter(Boolean).join(" ");
   const topics = new Set();
   for (const a of AGGREGATES) if (new RegExp(`(^|[\\s.])${a}[._]`).test(hay) || data?.aggregate === a) topics.add(a);
@@ -17,7 +17,7 @@ export function topicsOf(name, data) {
   return topics;
 }
 
-export class Feed extends EventTarget {
+class Feed extends EventTarget {
   constructor() {
     super();
     this.state = "off";
@@ -56,9 +56,10 @@ export class Feed extends EventTarget {
       try {
         await this.read();
         backoff = 1000;
+        this.error = "the server closed the feed";
       } catch (err) {
         if (!this.running) return;
-        this.error = err.message;
+        this.error = err.message; // shown as the header's tooltip while reconnecting
       }
       if (!this.running) return;
       this.setState("reconnecting");

@@ -58,6 +58,7 @@ feed.addEventListener("state", (e) => {
   const el = document.getElementById("feed-state");
   el.dataset.state = e.detail;
   el.textContent = `feed: ${e.detail}`;
+  el.title = e.detail === "reconnecting" ? `Live feed: ${feed.error}` : "Live feed (GET /api/im/events)";
 });
 
 document.getElementById("sign-out").addEventListener("click", () => {

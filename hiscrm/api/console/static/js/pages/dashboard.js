@@ -7,12 +7,6 @@ import { ago, chip, clear, h, table, time } from "../ui.js";
 
 const card = (n, label, attrs = {}) => h("div", { class: "card", ...attrs }, h("div", { class: "n" }, n), h("div", { class: "l" }, label));
 
-// Workers report memory in some versions only; show it when a field says it.
-function memoryOf(w) {
-  const mb = w.memory_mb ?? w.local?.memory_mb ?? (w.rss_bytes ?? w.local?.rss_bytes ?? 0) / 1048576;
-  return mb ? `${Math.round(mb)} MB` : "—";
-}
-
 function troubleList(rows) {
   const troubled = rows.filter((a) => a.trouble).sort((a, b) => b.trouble.at - a.trouble.at);
   if (!troubled.length) return h("p", { class: "muted" }, "No trouble reported.");
@@ -99,7 +93,7 @@ export async function mount(root) {
         h("h2", {}, "Workers"),
         workers.length
           ? table(
-              ["worker", "state", "accounts held", "memory", "last seen"],
+              ["worker", "state", "accounts held", "last seen"],
               workers.map((w) =>
                 h(
                   "tr",
@@ -107,7 +101,6 @@ export async function mount(root) {
                   h("td", {}, h("a", { href: `#/workers/${encodeURIComponent(w.id)}` }, w.id)),
                   h("td", {}, chip(w.status)),
                   h("td", {}, `${w.account_count} / ${w.max_accounts}`),
-                  h("td", {}, memoryOf(w)),
                   h("td", {}, w.status === "online" ? "live" : time(w.last_seen || w.updated_at)),
                 ),
               ),

@@ -1,0 +1,85 @@
+"""api_page: the unified inbox, 20 items of an account holding 10,000, against a trivial route on the same server.
+
+The API runs as its own process and the load generator as another (hiscrm/bench/http_client.py), so
+neither measures the other. Rounds alternate the trivial route (GET /api/im/version: same auth,
+envelope and middleware, no read) with the page; each side keeps its best round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from hiscrm.facts import catalogue as c
+from hiscrm.projector.live import LiveModels
+from hiscrm.store.event_store import EventStore
+
+if TYPE_CHECKING:
+    from hiscrm.bench.stack import Stack  # stack runs these measurements
+
+ACCOUNT = "bench-page"
+ITEMS = 10_000
+PING = "/api/im/version"
+PAGE = f"/api/im/unified-messages?account_id={ACCOUNT}&count=20"
+
+
+def inbox(n: int) -> list[c.Fact]:
+    """Comments, replies and DMs, as a crawler would have recorded them over time."""
+    person = c.Person(user_id="fan", name="Fan", avatar="https://img.test/fan.png")
+    me = c.Person(user_id="me", name="Shop")
+    facts: list[c.Fact] = [c.AccountCreated(account_id=ACCOUNT, platform="douyin", account_name="Bench")]
+    for i in range(n):
+        t = 1_760_000_000_000 + i * 1000
+        if i % 3 == 2:
+            facts.append(
+                c.MessageObserved(
+                    account_id=ACCOUNT, message_id=f"m{i}", conversation_id=f"cv{i % 50}", sender=person,
+                    receiver=me, direction="inbound", content=f"message {i}", create_time_ms=t,
+                )
+            )  # fmt: skip
+        else:
+            facts.append(
+                c.CommentObserved(
+                    account_id=ACCOUNT, comment_id=f"c{i}", content_id=f"v{i % 20}", text=f"comment {i}",
+                    author=person, create_time_ms=t, parent_comment_id=f"c{i - 1}" if i % 3 == 1 else None,
+                    content_title="Work",
+                )
+            )  # fmt: skip
+    return facts
+
+
+async def _generate(stack: Stack, path: str, seconds: float, connections: int) -> dict[str, float]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hiscrm.bench.http_client", stack.url, path, stack.im_token, str(seconds),
+        str(connections), stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the load generator failed on {path}")
+    return json.loads(out)
+
+
+async def seed(store: EventStore, models: LiveModels) -> None:
+    done = await store.append_many(inbox(ITEMS))
+    deadline = time.monotonic() + 120
+    while not await models.wait_for(done[-1].seq, 1):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the projector did not catch up with the benchmark's inbox")
+
+
+async def measure(stack: Stack, quick: bool) -> dict[str, float]:
+    seconds, rounds, connections = (2.0, 2, 8) if quick else (4.0, 3, 8)
+    ping: dict[str, float] = {"req_per_s": 0.0}
+    page: dict[str, float] = {"req_per_s": 0.0}
+    for _ in range(rounds):
+        ping = max(ping, await _generate(stack, PING, seconds, connections), key=lambda r: r["req_per_s"])
+        page = max(page, await _generate(stack, PAGE, seconds, connections), key=lambda r: r["req_per_s"])
+    return {
+        "req_per_s": round(page["req_per_s"]),
+        "ping_req_per_s": round(ping["req_per_s"]),
+        "ratio": round(page["req_per_s"] / ping["req_per_s"], 3),
+        "p99_ms": round(page["p99_ms"], 2),
+    }

@@ -1,0 +1,81 @@
+"""The projector and the API as their own processes, as deployed, on a benchmark's broker and data dir."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hiscrm.api.auth import Tokens
+from hiscrm.bench import api_page, freshness
+from hiscrm.bench.http_client import KeepAlive
+from hiscrm.projector.live import LiveModels
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.event_store import EventStore
+from projections import MODELS
+
+
+@dataclass
+class Stack:
+    url: str
+    im_token: str
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hiscrm", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(data_dir: Path, nats_url: str, api_port: int) -> AsyncIterator[Stack]:
+    common = ("--data-dir", str(data_dir), "--nats-url", nats_url)
+    token = Tokens.load_or_create(data_dir).first("im").token
+    procs = [_spawn("projector", *common), _spawn("api", *common, "--api-port", str(api_port))]
+    url = f"http://127.0.0.1:{api_port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                client = await KeepAlive.open(url, token)
+                status, _ = await client.send(client.request("/api/im/version"))
+                await client.close()
+                if status == 200:
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("the benchmark's API did not start")
+        yield Stack(url, token)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                await asyncio.to_thread(proc.wait, 15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, api_port: int, quick: bool) -> dict[str, Any]:
+    """api_page and freshness_ms, against one projector and one API started for them."""
+    store = EventStore(nc)
+    async with running(data_dir, nats_url, api_port) as stack:
+        models = LiveModels(data_dir / "read-models", MODELS)
+        try:
+            await api_page.seed(store, models)
+        finally:
+            models.close()
+        return {
+            "api_page": await api_page.measure(stack, quick),
+            "freshness_ms": await freshness.measure(store, stack, quick),
+        }
