@@ -45,10 +45,11 @@ Decision = Callable[[list[Recorded]], Awaitable[Sequence[Fact]] | Sequence[Fact]
 
 
 class EventStore:
-    def __init__(self, nc: HiscrmClient, window: int = 4096) -> None:
+    def __init__(self, nc: HiscrmClient, window: int = 4096, ack_timeout: float = 10.0) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream(publish_async_max_pending=window)
         self.window = window
+        self.ack_timeout = ack_timeout
 
     # ------------------------------------------------------------------ appending
 
@@ -91,9 +92,20 @@ class EventStore:
         """Pipelined: every publish is in flight before the first acknowledgement is awaited."""
         outs = [f if isinstance(f, Outgoing) else codec.encode(f) for f in facts]
         futures = [await self.js.publish_async(o.subject, o.payload, headers=o.headers) for o in outs]
+        # nats-py never times an async publish out: an acknowledgement lost with a server (a killed
+        # cluster node) would be awaited forever. Unanswered ones fail here, and a retry with the
+        # same Nats-Msg-Id is safe: the duplicate window answers with the original sequence.
+        _, unanswered = await asyncio.wait(futures, timeout=self.ack_timeout) if futures else (set(), set())
+        for future in unanswered:
+            future.cancel()
         results: list[Appended | None] = []
         first_error: BaseException | None = None
-        for out, outcome in zip(outs, await asyncio.gather(*futures, return_exceptions=True), strict=True):
+        for out, future in zip(outs, futures, strict=True):
+            outcome = (
+                TimeoutError(f"no acknowledgement within {self.ack_timeout:g} s")
+                if future in unanswered
+                else future.exception() or future.result()
+            )
             if isinstance(outcome, BaseException):
                 first_error = first_error or outcome
                 results.append(None)

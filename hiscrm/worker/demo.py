@@ -21,11 +21,14 @@ from hiscrm.facts.catalogue import (
     AccountUnassigned,
     LoginExpired,
     LoginFailed,
+    LoginQrcodeReady,
+    LoginQrcodeRefreshed,
     LoginRequested,
     LoginSucceeded,
 )
 from hiscrm.facts.codec import Recorded, new_id
 from hiscrm.facts.subjects import aggregate_filter, aggregate_type_filter
+from hiscrm.sandbox import qr
 from hiscrm.sandbox.model import Invalid, NotFound
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.keystore import KeyStore
@@ -55,6 +58,14 @@ class _DemoAccount:
         self.assigned = False
         self.logged_in = False
         self.live_login: str | None = None
+        self.qr_images: list[str] = []  # what the live login's QR facts carried
+        self._pngs: dict[str, str] = {}
+
+    def shows(self, token: str) -> bool:
+        """Whether the sandbox QR `token` is one the demo's live login reported (same PNG)."""
+        if token not in self._pngs:
+            self._pngs[token] = qr.png_base64(token)
+        return any(self._pngs[token] in image for image in self.qr_images)
 
     def apply(self, fact: object) -> None:
         if getattr(fact, "account_id", None) != ACCOUNT_ID:
@@ -64,7 +75,9 @@ class _DemoAccount:
         elif isinstance(fact, AccountSessionExpired):
             self.logged_in = False
         elif isinstance(fact, LoginRequested):
-            self.live_login = fact.login_id
+            self.live_login, self.qr_images = fact.login_id, []
+        elif isinstance(fact, LoginQrcodeReady | LoginQrcodeRefreshed) and fact.login_id == self.live_login:
+            self.qr_images.append(fact.qrcode)
         elif isinstance(fact, LoginSucceeded | LoginFailed | LoginExpired):
             self.logged_in = self.logged_in or isinstance(fact, LoginSucceeded)
             if fact.login_id == self.live_login:
@@ -86,7 +99,7 @@ async def run_demo(nc: HiscrmClient, keys: KeyStore, world: World, stop: asyncio
     last_request = -RETRY_S
     try:
         while not stop.is_set():
-            _scan_waiting_qrs(world)
+            _scan_waiting_qrs(world, state)
             if state.wants_login and time.monotonic() - last_request >= RETRY_S:
                 last_request = time.monotonic()
                 await _request_login(store)
@@ -125,10 +138,11 @@ async def _ensure_account(store: EventStore, keys: KeyStore) -> None:
         await store.append(created, expected_last_seq=0)
 
 
-def _scan_waiting_qrs(world: World) -> None:
+def _scan_waiting_qrs(world: World, state: _DemoAccount) -> None:
+    """Scan the QRs the demo's own login shows, and only those: another account's login is its owner's."""
     now = world.clock()
-    for token, qr in list(world.qr_logins.items()):
-        if qr.status == "new" and now - qr.created >= SCAN_AFTER_S:
+    for token, waiting in list(world.qr_logins.items()):
+        if waiting.status == "new" and now - waiting.created >= SCAN_AFTER_S and state.shows(token):
             with contextlib.suppress(Invalid, NotFound):
                 world.scan(token, UID, confirm=True)
                 log.info("demo: the sandbox confirmed QR login %s… as %s", token[:8], UID)

@@ -53,7 +53,7 @@ def comment(account: str, comment_id: str, *, t: int, parent: str | None = None,
 
 
 def message(
-    account: str, message_id: str, *, t: int, conversation: str = "cv1", inbound: bool = True, **fields: Any
+    account: str, message_id: str, *, t: int, conversation: str = "0:1:11:22", inbound: bool = True, **fields: Any
 ) -> c.MessageObserved:
     peer, me = person("peer1", "Peer One"), person("me", "Shop")
     return c.MessageObserved(

@@ -19,8 +19,9 @@ async def test_bad_input(api: Api) -> None:
     assert "not found" in await im_fails(api, "PUT", "/api/im/discussions/nope/read", 404)
     assert "cursor 999" in await im_fails(api, "GET", "/api/im/unified-messages?account_id=shop1&cursor=999", 400)
     assert "cursor" in await im_fails(api, "GET", "/api/im/discussions?account_id=shop1&cursor=999", 400)
-    assert "dot" in await im_fails(api, "GET", "/api/im/contents/a.b", 400)
-    big = {"account_id": "shop1", "conversation_id": "cv1", "content": "x" * 300_000}
+    assert "control characters" in await im_fails(api, "GET", "/api/im/contents/a%01b", 400)
+    assert "dot" in await im_fails(api, "GET", "/api/im/conversations?account_id=a.b", 400)
+    big = {"account_id": "shop1", "conversation_id": "0:1:11:22", "content": "x" * 300_000}
     assert "limit" in await im_fails(api, "POST", "/api/im/messages", 413, json=big)
     assert "content" in await im_fails(api, "POST", "/api/im/discussions", 400, json={"parent_comment_id": "cm1"})
     assert "body" in await im_fails(api, "POST", "/api/im/discussions", 400, content=b"{not json")

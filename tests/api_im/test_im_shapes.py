@@ -164,7 +164,7 @@ async def world(api: Api) -> Api:
         comment("shop1", "cm1", t=1),
         comment("shop1", "cm2", t=2, parent="cm1", ip_label="Shanghai"),
         c.ConversationObserved(
-            account_id="shop1", conversation_id="cv1", peer=person("peer1", "Peer One"), short_id="s1"
+            account_id="shop1", conversation_id="0:1:11:22", peer=person("peer1", "Peer One"), short_id="s1"
         ),
         message("shop1", "m1", t=3, inbound=True),
         message("shop1", "m2", t=4, inbound=False),
@@ -198,7 +198,7 @@ async def test_conversations(world: Api) -> None:
     }
     assert conv["last_message"] == {"content": "content of m2", "msg_type": "text", "create_time": NOW + 4}
     assert (conv["unread_count"], conv["conversation_short_id"], conv["last_message_type"]) == (1, "s1", "text")
-    one = await im(world, "GET", "/api/im/conversations/cv1?account_id=shop1")
+    one = await im(world, "GET", "/api/im/conversations/0:1:11:22?account_id=shop1")
     assert one["data"] == conv
 
 
@@ -210,7 +210,7 @@ async def test_messages(world: Api) -> None:
     assert shaped(m1["sender"], PERSON)["user_name"] == "Peer One" and m1["receiver"]["user_id"] == "me"
     assert m1["create_time"] == NOW + 3 and m1["content"] == "content of m1"
     assert (await im(world, "GET", "/api/im/messages/m1"))["data"] == m1
-    same = await im(world, "GET", "/api/im/messages/conversations/cv1/messages?account_id=shop1")
+    same = await im(world, "GET", "/api/im/messages/conversations/0:1:11:22/messages?account_id=shop1")
     assert listed(same, "messages", beside=False) == [m2, m1]
 
 

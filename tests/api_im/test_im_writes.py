@@ -11,28 +11,28 @@ async def _seed(api: Api) -> None:
     await api.create_account("shop1")
     await api.record(
         comment("shop1", "cm1", t=1),
-        message("shop1", "m1", t=2, conversation="cv1"),
-        message("shop1", "m2", t=3, conversation="cv2"),
+        message("shop1", "m1", t=2, conversation="0:1:11:22"),
+        message("shop1", "m2", t=3, conversation="0:1:33:22"),
         c.ContentObserved(account_id="shop1", content_id="v1", title="Work"),
     )
 
 
 async def test_conversation_changes_show_in_the_next_read(api: Api) -> None:
     await _seed(api)
-    pinned = (await im(api, "PUT", "/api/im/conversations/cv1/pin"))["data"]
+    pinned = (await im(api, "PUT", "/api/im/conversations/0:1:11:22/pin"))["data"]
     assert pinned["is_pinned"] is True
     order = (await im(api, "GET", "/api/im/conversations?account_id=shop1"))["data"]["conversations"]
-    assert [x["conversation_id"] for x in order] == ["cv1", "cv2"]  # pinned first, then newest
-    assert (await im(api, "PUT", "/api/im/conversations/cv1/mute"))["data"]["is_muted"] is True
-    read = (await im(api, "PUT", "/api/im/conversations/cv1/read"))["data"]
+    assert [x["conversation_id"] for x in order] == ["0:1:11:22", "0:1:33:22"]  # pinned first, then newest
+    assert (await im(api, "PUT", "/api/im/conversations/0:1:11:22/mute"))["data"]["is_muted"] is True
+    read = (await im(api, "PUT", "/api/im/conversations/0:1:11:22/read"))["data"]
     assert read["unread_count"] == 0
     assert (await im(api, "GET", "/api/im/messages/m1"))["data"]["is_read"] is True
-    await im(api, "DELETE", "/api/im/conversations/cv1/pin")
-    await im(api, "DELETE", "/api/im/conversations/cv2")
+    await im(api, "DELETE", "/api/im/conversations/0:1:11:22/pin")
+    await im(api, "DELETE", "/api/im/conversations/0:1:33:22")
     listed = (await im(api, "GET", "/api/im/conversations?account_id=shop1"))["data"]["conversations"]
-    assert [x["conversation_id"] for x in listed] == ["cv1"]
+    assert [x["conversation_id"] for x in listed] == ["0:1:11:22"]
     gone = (await im(api, "GET", "/api/im/conversations?account_id=shop1&status=deleted"))["data"]["conversations"]
-    assert [x["conversation_id"] for x in gone] == ["cv2"]
+    assert [x["conversation_id"] for x in gone] == ["0:1:33:22"]
     events = [r.fact.event for r in await api.store.history("inbox", "shop1")]
     assert events[-5:] == [
         "conversation_pinned",
@@ -88,19 +88,19 @@ async def test_sending_goes_through_the_reply_flow(api: Api) -> None:
             "POST",
             "/api/im/messages",
             201,
-            json={"account_id": "shop1", "conversation_id": "cv1", "content": "你好", "request_id": "r1"},
+            json={"account_id": "shop1", "conversation_id": "0:1:11:22", "content": "你好", "request_id": "r1"},
         )
     )["data"]
     assert (sent["status"], sent["direction"], sent["content"], sent["conversation_id"]) == (
         "sending",
         "outbound",
         "你好",
-        "cv1",
+        "0:1:11:22",
     )
     assert sent["receiver"]["user_id"] == "peer1"
     [requested] = await api.store.history("reply", sent["msg_id"])
     fact = requested.fact
-    assert isinstance(fact, c.ReplyRequested) and (fact.target_type, fact.conversation_id) == ("direct_message", "cv1")
+    assert isinstance(fact, c.ReplyRequested) and (fact.target_type, fact.conversation_id) == ("direct_message", "0:1:11:22")
     await api.record(c.ReplySent(reply_id=sent["msg_id"], account_id="shop1", platform_id="p1"))
     assert (await im(api, "GET", f"/api/im/messages/{sent['msg_id']}"))["data"]["status"] == "sent"
 

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hiscrm.api.im.common import Count, Cursor, im_router, path_ident, refuse_limited, sees, visible_account
+from hiscrm.api.im.common import Count, Cursor, im_router, refuse_limited, sees, visible_account
 from hiscrm.api.im.queries import Page, index, walk
 from hiscrm.api.im.shapes import User, UserStatus, user_status
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1 import accounts as admin
-from hiscrm.api.v1.common import Platform
+from hiscrm.api.v1.common import Platform, ident
 from hiscrm.projector.model import be64
 from projections import accounts
 
@@ -111,7 +111,7 @@ async def create_account(call: Call) -> User | Accepted:
 @router.route("PUT", "/api/im/accounts/{user_id}", summary="change an account", body=UserUpdate, response=User)
 async def update_account(call: Call) -> User | Accepted:
     refuse_limited(call)
-    account_id = path_ident(call, "user_id", "user_id")
+    account_id = ident(call.path["user_id"], "user_id")
     b: UserUpdate = call.body
     status = None if b.status is None else ("active" if b.status == "active" else "disabled")
     body = admin.AccountPatch(account_name=b.user_name, monitor_interval=b.monitor_interval, status=status)
@@ -123,7 +123,7 @@ async def update_account(call: Call) -> User | Accepted:
 )
 async def delete_account(call: Call) -> UserDeleted | Accepted:
     refuse_limited(call)
-    account_id = path_ident(call, "user_id", "user_id")
+    account_id = ident(call.path["user_id"], "user_id")
     deleted = await admin.delete_account(_as_admin(call, None, id=account_id))
     return deleted if isinstance(deleted, Accepted) else UserDeleted(user_id=account_id)
 

@@ -84,12 +84,28 @@ def owner(call: Call, tx: Tx, owners: Sequence[str], account_id: str | None, wha
     raise not_found(what)
 
 
+MAX_ITEM_ID = 128
+
+
+def item_id(value: str, what: str) -> str:
+    """A platform's own id of a work, comment, conversation or message.
+
+    It is never part of a subject, only of read-model keys, so Douyin's `0:1:<uid>:<uid>` conversation
+    ids pass; what would break a key (control characters, the key separator among them) does not.
+    """
+    if not value or len(value) > MAX_ITEM_ID:
+        raise bad_request(f"{what} must be 1 to {MAX_ITEM_ID} characters, got {len(value)}")
+    if not value.isprintable():
+        raise bad_request(f"{what} {value!r} contains control characters")
+    return value
+
+
 def path_ident(call: Call, name: str, what: str) -> str:
-    return ident(call.path[name], what)
+    return item_id(call.path[name], what)
 
 
 def maybe_ident(value: str | None, what: str) -> str | None:
-    return None if value is None else ident(value, what)
+    return None if value is None else item_id(value, what)
 
 
 async def recorded(call: Call, facts: Sequence[Fact], view: Callable[[Tx], T]) -> T | Accepted:

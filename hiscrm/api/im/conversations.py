@@ -18,6 +18,7 @@ from hiscrm.api.im.common import (
     Id,
     ItemQuery,
     im_router,
+    item_id,
     owner,
     path_ident,
     recorded,
@@ -26,7 +27,7 @@ from hiscrm.api.im.common import (
 from hiscrm.api.im.queries import after_key, index, under, walk
 from hiscrm.api.im.shapes import Conversation
 from hiscrm.api.routing import Accepted, Call
-from hiscrm.api.v1.common import caller, ident
+from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
@@ -131,7 +132,8 @@ async def open_conversation(call: Call) -> Conversation:
     with call.services.models.read() as tx:
         account_id = visible_account(call, tx, b.account_id).account_id
         if b.conversation_id is not None:
-            return Conversation.of(conversation_row(call, tx, ident(b.conversation_id, "conversation_id"), account_id))
+            conversation_id = item_id(b.conversation_id, "conversation_id")
+            return Conversation.of(conversation_row(call, tx, conversation_id, account_id))
         for _, k in tx.scan(conv.CONVERSATIONS_ORDER, under(account_id), bytes):
             row = tx.get(conv.CONVERSATIONS, k, ConversationRow)
             if row is not None and row.participant is not None and row.participant.user_id == b.participant_id:

@@ -13,6 +13,7 @@ from hiscrm.api.im.common import (
     ItemQuery,
     PageQuery,
     im_router,
+    item_id,
     maybe_ident,
     owner,
     path_ident,
@@ -23,7 +24,7 @@ from hiscrm.api.im.queries import Page, after_key, index, under, walk, work_titl
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
 from hiscrm.api.im.shapes import Discussion, DiscussionStats
 from hiscrm.api.routing import Accepted, Call
-from hiscrm.api.v1.common import caller, ident
+from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx
 from projections import comments, contents
@@ -193,7 +194,7 @@ async def read_discussion(call: Call) -> Discussion | Accepted:
 async def reply(call: Call) -> Discussion | Accepted:
     b: ReplySend = call.body
     with call.services.models.read() as tx:
-        parent = comment_row(call, tx, ident(b.parent_comment_id, "parent_comment_id"), b.account_id)
+        parent = comment_row(call, tx, item_id(b.parent_comment_id, "parent_comment_id"), b.account_id)
         title = work_title(tx, parent.account_id, parent.content_id, parent.content_title)
     sent = await send(
         call,

@@ -14,6 +14,7 @@ from hiscrm.api.im.common import (
     PageQuery,
     Seq,
     im_router,
+    item_id,
     maybe_ident,
     owner,
     path_ident,
@@ -25,7 +26,7 @@ from hiscrm.api.im.queries import Page, after_key, index, under, walk
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
 from hiscrm.api.im.shapes import Message, MessageStatus
 from hiscrm.api.routing import Accepted, Call
-from hiscrm.api.v1.common import caller, ident
+from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
@@ -168,7 +169,7 @@ async def send_message(call: Call) -> Message | Accepted:
     b: MessageSend = call.body
     with call.services.models.read() as tx:
         account_id = visible_account(call, tx, b.account_id).account_id
-        conversation = conversation_row(call, tx, ident(b.conversation_id, "conversation_id"), account_id)
+        conversation = conversation_row(call, tx, item_id(b.conversation_id, "conversation_id"), account_id)
     peer = conversation.participant
     sent = await send(
         call,

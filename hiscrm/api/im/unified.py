@@ -17,6 +17,7 @@ from hiscrm.api.im.common import (
     Cursor,
     Id,
     im_router,
+    item_id,
     owner,
     path_ident,
     recorded,
@@ -28,7 +29,7 @@ from hiscrm.api.im.common import (
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.routing import Accepted, Call
-from hiscrm.api.v1.common import caller, ident
+from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
@@ -231,13 +232,13 @@ async def read_many(call: Call) -> ReadResult | Accepted:
     with call.services.models.read() as tx:
         if b.account_id is not None:
             visible_account(call, tx, b.account_id)
-        for item_id in dict.fromkeys(ident(i, "message id") for i in b.message_ids):
+        for message_id in dict.fromkeys(item_id(i, "message id") for i in b.message_ids):
             try:
-                fact = _read_fact(call, tx, item_id, b.business_type, b.account_id)
+                fact = _read_fact(call, tx, message_id, b.business_type, b.account_id)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
-                missing.append(item_id)
+                missing.append(message_id)
                 continue
             if fact is not None:
                 facts.append(fact)

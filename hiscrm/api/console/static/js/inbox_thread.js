@@ -10,11 +10,11 @@ const requestId = () => `console-${[...crypto.getRandomValues(new Uint8Array(12)
 /** The messages around `item`, oldest first, each `{id, who, text, at, mine}`. */
 export async function threadOf(item) {
   if (item.business_type === "direct_message") {
-    // The IM API refuses Douyin's conversation ids (`0:1:…`) as a filter, so the account's newest
-    // messages are read and the conversation's picked out here.
-    const page = await im("GET", `/api/im/messages${query({ account_id: item.account_id, count: 100 })}`);
+    const page = await im(
+      "GET",
+      `/api/im/messages${query({ account_id: item.account_id, conversation_id: item.conversation_id, count: 100 })}`,
+    );
     return (page.data.messages || [])
-      .filter((m) => m.conversation_id === item.conversation_id)
       .map((m) => ({
         id: m.msg_id,
         who: m.sender?.user_name || m.sender?.user_id,
