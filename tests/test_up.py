@@ -78,6 +78,12 @@ def test_up_runs_the_demo_end_to_end_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
             return any(row["runtime"]["passes"] > 0 and row["runtime"]["seen"] for row in status)
 
         _wait(crawled, "a crawl pass of the demo account is recorded")
+
+        def memory_with_chromium() -> bool:
+            memory = api.get("/api/v1/workers/local-1").json()["data"]["memory_bytes"]
+            return memory is not None and memory > 100 * 2**20  # a bare Python process is about 45 MB
+
+        _wait(memory_with_chromium, "the worker reports its memory, Chromium included", timeout=30)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -18,6 +18,7 @@ class Presence(msgspec.Struct, kw_only=True, omit_defaults=True):
     pid: int | None = None
     started_at_ms: int | None = None
     version: str | None = None
+    memory_bytes: int | None = None  # PSS of the worker, its driver and its Chromium, at the last beat
 
 
 class ProxyConfig(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -17,6 +17,7 @@ from nats.aio.client import Client
 from hiscrm.facts.messages import Presence
 from hiscrm.facts.subjects import PRESENCE_BUCKET, presence_key
 from hiscrm.store import kv
+from hiscrm.worker.footprint import memory_bytes
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class PresenceBeacon:
 
     async def beat(self) -> None:
         self.presence.accounts = self.accounts()
+        self.presence.memory_bytes = await asyncio.to_thread(memory_bytes)
         await kv.put(self.js, PRESENCE_BUCKET, self.key, msgspec.json.encode(self.presence), ttl=self.ttl_s)
 
     async def run(self) -> None:

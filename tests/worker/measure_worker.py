@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import random
 import socket
 import tempfile
@@ -40,32 +38,8 @@ from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.account_runner import Timing, WorkerDeps
 from hiscrm.worker.browser import Chromium
+from hiscrm.worker.footprint import memory_bytes
 from hiscrm.worker.service import BrowserWorker
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                ppid = int(Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, ()))
-    return found
 
 
 class Sampler:
@@ -76,7 +50,7 @@ class Sampler:
         self._task: asyncio.Task[None] | None = None
 
     def now_mb(self) -> float:
-        return sum(_pss_kb(pid) for pid in _descendants(os.getpid())) / 1024
+        return (memory_bytes() or 0) / 2**20
 
     async def _run(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import msgspec
@@ -10,7 +11,10 @@ from hiscrm.api.errors import not_found
 from hiscrm.api.local_workers import LocalWorkers, ProcessStatus
 from hiscrm.api.routing import Call, Router
 from hiscrm.api.v1.common import ADMIN, path_id
+from hiscrm.facts.messages import Presence
+from hiscrm.facts.subjects import PRESENCE_BUCKET, presence_key
 from hiscrm.projector.model import Tx, key
+from hiscrm.store import kv
 from projections import workers
 from projections.workers import WorkerRow
 
@@ -37,6 +41,7 @@ class Worker(msgspec.Struct, kw_only=True):
     last_seen: int | None
     stop_reason: str | None
     local: ProcessStatus | None
+    memory_bytes: int | None = None  # the worker's own report on its presence key (process, driver, Chromium)
 
     @classmethod
     def of(cls, row: WorkerRow, local: ProcessStatus | None) -> Worker:
@@ -104,7 +109,18 @@ async def list_workers(call: Call) -> list[Worker]:
     wanted = call.query.status
     with call.services.models.read() as tx:
         found = all_workers(tx, local_statuses(call))
-    return [w for w in found if wanted is None or w.status == wanted]
+    return await with_memory(call, [w for w in found if wanted is None or w.status == wanted])
+
+
+async def with_memory(call: Call, found: list[Worker]) -> list[Worker]:
+    """Fill in what each live worker last said about its memory on its presence key."""
+    js = call.services.nc.jetstream()
+    live = [w for w in found if w.status == "online"]
+    entries = await asyncio.gather(*(kv.latest(js, PRESENCE_BUCKET, presence_key(w.id)) for w in live))
+    for worker, (_, value) in zip(live, entries, strict=True):
+        if value:
+            worker.memory_bytes = msgspec.json.decode(value, type=Presence).memory_bytes
+    return found
 
 
 @router.route("GET", "/api/v1/workers/{id}", summary="one worker", response=Worker)
@@ -114,7 +130,7 @@ async def get_worker(call: Call) -> Worker:
     with call.services.models.read() as tx:
         row = worker_row(tx, worker_id)
     if row is not None:
-        return Worker.of(row, local)
+        return (await with_memory(call, [Worker.of(row, local)]))[0]
     if local is not None:
         return Worker.unregistered(local)
     raise not_found(f"worker {worker_id!r}")

@@ -116,6 +116,8 @@ export function select(name, options, value) {
   );
 }
 
+export const megabytes = (bytes) => (bytes == null ? "—" : `${Math.round(bytes / 2 ** 20)} MB`);
+
 export const time = (ms) => (ms ? new Date(ms).toLocaleString() : "—");
 
 export function ago(ms) {

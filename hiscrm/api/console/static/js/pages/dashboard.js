@@ -3,7 +3,7 @@
 import { hasRoute, im, v1 } from "../api.js";
 import { keepFresh } from "../live.js";
 import { describe } from "../troubles.js";
-import { ago, chip, clear, h, table, time } from "../ui.js";
+import { ago, chip, clear, h, megabytes, table, time } from "../ui.js";
 
 const card = (n, label, attrs = {}) => h("div", { class: "card", ...attrs }, h("div", { class: "n" }, n), h("div", { class: "l" }, label));
 
@@ -93,7 +93,7 @@ export async function mount(root) {
         h("h2", {}, "Workers"),
         workers.length
           ? table(
-              ["worker", "state", "accounts held", "last seen"],
+              ["worker", "state", "accounts held", "memory", "last seen"],
               workers.map((w) =>
                 h(
                   "tr",
@@ -101,6 +101,7 @@ export async function mount(root) {
                   h("td", {}, h("a", { href: `#/workers/${encodeURIComponent(w.id)}` }, w.id)),
                   h("td", {}, chip(w.status)),
                   h("td", {}, `${w.account_count} / ${w.max_accounts}`),
+                  h("td", {}, megabytes(w.memory_bytes)),
                   h("td", {}, w.status === "online" ? "live" : time(w.last_seen || w.updated_at)),
                 ),
               ),

@@ -2,7 +2,7 @@
 
 import { v1 } from "../api.js";
 import { keepFresh } from "../live.js";
-import { chip, clear, field, formDialog, h, swap, table, time, toast } from "../ui.js";
+import { chip, clear, field, formDialog, h, megabytes, swap, table, time, toast } from "../ui.js";
 
 const path = (id, action) => `/api/v1/workers/${encodeURIComponent(id)}/${action}`;
 
@@ -43,7 +43,7 @@ async function list(root) {
       body,
       workers.length
         ? table(
-            ["worker", "state", "accounts", "platforms", "process", "last seen", ""],
+            ["worker", "state", "accounts", "memory", "platforms", "process", "last seen", ""],
             workers.map((w) =>
               h(
                 "tr",
@@ -51,6 +51,7 @@ async function list(root) {
                 h("td", {}, h("a", { href: `#/workers/${encodeURIComponent(w.id)}` }, w.id)),
                 h("td", {}, chip(w.status)),
                 h("td", {}, `${w.account_count} / ${w.max_accounts}`),
+                h("td", {}, megabytes(w.memory_bytes)),
                 h("td", {}, w.platforms.join(", ")),
                 h("td", {}, w.local ? chip(w.local.running ? "running" : "stopped", w.local.running ? `pid ${w.local.pid}` : `exit ${w.local.exit_code ?? "—"}`) : "remote"),
                 h("td", {}, w.status === "online" ? "live" : time(w.last_seen || w.updated_at)),
@@ -86,6 +87,7 @@ async function detail(root, id) {
           ["Platforms", w.platforms.join(", ")],
           ["Accounts", w.accounts.length ? w.accounts.join(", ") : "none"],
           ["Most accounts", w.max_accounts],
+          ["Memory", megabytes(w.memory_bytes)],
           ["Host / pid", `${w.host || "—"} / ${w.pid ?? "—"}`],
           ["Version", w.version || "—"],
           ["Registered", time(w.registered_at)],
