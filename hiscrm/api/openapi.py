@@ -13,7 +13,7 @@ from hiscrm.api.routing import Endpoint
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
-def _envelope(family: str, data: dict[str, Any]) -> dict[str, Any]:
+def _envelope(family: str, data: dict[str, Any], cursor_beside: bool = False) -> dict[str, Any]:
     if family == "v1":
         return {
             "type": "object",
@@ -21,12 +21,48 @@ def _envelope(family: str, data: dict[str, Any]) -> dict[str, Any]:
             "properties": {"success": {"type": "boolean", "const": True}, "data": data},
         }
     if family == "im":
-        return {
+        envelope: dict[str, Any] = {
             "type": "object",
             "required": ["data", "status_code"],
             "properties": {"data": data, "status_code": {"type": "integer"}},
         }
+        if cursor_beside:
+            envelope["required"] += ["cursor", "has_more"]
+            envelope["properties"] |= {"cursor": {"type": "integer"}, "has_more": {"type": "boolean"}}
+        return envelope
     return data
+
+
+def _struct_classes(types: list[Any]) -> list[type]:
+    """Every Struct class the types use, nested ones included."""
+    found: dict[type, None] = {}
+    pending: list[msgspec.inspect.Type] = list(msgspec.inspect.multi_type_info(types))
+    while pending:
+        info = pending.pop()
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls in found:
+                continue
+            found[info.cls] = None
+            pending.extend(f.type for f in info.fields)
+        else:
+            for attr in ("item_type", "key_type", "value_type", "type"):
+                inner = getattr(info, attr, None)
+                if isinstance(inner, msgspec.inspect.Type):
+                    pending.append(inner)
+            pending.extend(getattr(info, "types", ()) or ())
+            pending.extend(getattr(info, "item_types", ()) or ())
+    return list(found)
+
+
+def _refuse_name_clashes(types: list[Any]) -> None:
+    # Components are named by class name: two classes of one name would silently share one schema.
+    by_name: dict[str, type] = {}
+    for cls in _struct_classes(types):
+        other = by_name.setdefault(cls.__name__, cls)
+        if other is not cls:
+            raise TypeError(
+                f"two API types are named {cls.__name__}: {other.__module__} and {cls.__module__}; rename one"
+            )
 
 
 def _error(family: str) -> dict[str, Any]:
@@ -58,6 +94,7 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
     types: list[Any] = []
     for e in endpoints:
         types.extend(t for t in (e.query, e.body, e.response) if t is not None)
+    _refuse_name_clashes(types)
     schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     by_type = dict(zip(types, schemas, strict=True))
     paths: dict[str, dict[str, Any]] = {}
@@ -87,7 +124,7 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "responses": {
                 str(e.status): {
                     "description": "success",
-                    "content": {"application/json": {"schema": _envelope(e.family, data_schema)}},
+                    "content": {"application/json": {"schema": _envelope(e.family, data_schema, e.cursor_beside)}},
                 },
                 "default": {"description": "error", "content": {"application/json": {"schema": _error(e.family)}}},
             },

@@ -56,6 +56,8 @@ class Endpoint:
     response: Any = None
     status: int = 200
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # IM lists whose cursor and has_more sit beside `data` rather than inside it (reference/im-api.md).
+    cursor_beside: bool = False
 
 
 class Router:
@@ -78,6 +80,7 @@ class Router:
         response: Any = None,
         status: int = 200,
         roles: frozenset[str] | str | None = "default",
+        cursor_beside: bool = False,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -93,6 +96,7 @@ class Router:
                     response,
                     status,
                     (self.tag,),
+                    cursor_beside,
                 )
             )
             return handler

@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "hiscrm.cli.up_cmd",
     "hiscrm.cli.sandbox_cmd",
     "hiscrm.cli.worker_cmd",
+    "hiscrm.cli.backup_cmd",
+    "hiscrm.cli.auth_cmd",
 )
 
 

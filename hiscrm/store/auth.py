@@ -43,6 +43,7 @@ from hiscrm.facts.subjects import (
 )
 
 ROLES = ("admin", "coordinator", "projector", "api")
+PID_FILE_NAME = "nats-server.pid"  # beside the embedded broker's config, so `hiscrm auth` can make it reload
 WORKER_PREFIX = "worker-"
 API = "$JS.API"
 

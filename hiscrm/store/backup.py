@@ -26,8 +26,7 @@ CHUNK = 128 * 1024
 
 
 async def snapshot(nc: Client, stream: str, dest: Path, timeout: float = 60.0) -> dict[str, Any]:
-    """Write `<dest>/<stream>.tar.s2` and `<dest>/<stream>.json` (config and state); returns the state."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Write `<dest>/<stream>.tar.s2` and `<dest>/<stream>.json` (config and state) into the existing `dest`."""
     inbox = nc.new_inbox()
     finished = asyncio.Event()
     with (dest / f"{stream}.tar.s2").open("wb") as out:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from hiscrm.errors import HiscrmError
+from hiscrm.store.auth import PID_FILE_NAME as PID_FILE
 from hiscrm.store.auth import AuthSetup
 from hiscrm.store.connection import connect
 
@@ -41,9 +42,6 @@ def render_config(
         f'pid_file: "{store_dir.parent / PID_FILE}"\n'
         f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n' + (f'include "{include}"\n' if include else "") + extra
     )
-
-
-PID_FILE = "nats-server.pid"
 
 
 def relative_include(include: Path, conf_dir: Path) -> str:

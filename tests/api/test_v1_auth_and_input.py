@@ -48,6 +48,7 @@ def test_every_admin_route_is_declared() -> None:
         "DELETE /api/v1/proxies/{id}",
         "POST /api/v1/proxies/{id}/test",
         "GET /api/v1/status",
+        "GET /api/v1/activity",
     }
     assert all(e.roles == frozenset({"admin"}) for e in V1)
 

@@ -44,7 +44,14 @@ class ContentsData(msgspec.Struct, kw_only=True):
     contents: list[Content]
 
 
-@router.route("GET", "/api/im/contents", summary="an account's works", query=ContentQuery, response=ContentsData)
+@router.route(
+    "GET",
+    "/api/im/contents",
+    summary="an account's works",
+    query=ContentQuery,
+    response=ContentsData,
+    cursor_beside=True,
+)
 async def list_contents(call: Call) -> ImPage:
     q: ContentQuery = call.query
     with call.services.models.read() as tx:

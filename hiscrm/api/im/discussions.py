@@ -114,6 +114,7 @@ def _items(tx: Tx, rows: list[CommentRow]) -> list[Discussion]:
     summary="comments and replies, newest first",
     query=DiscussionQuery,
     response=DiscussionsData,
+    cursor_beside=True,
 )
 async def list_discussions(call: Call) -> ImPage:
     q: DiscussionQuery = call.query
@@ -129,6 +130,7 @@ async def list_discussions(call: Call) -> ImPage:
     summary="the replies under a comment, with their counts",
     query=PageQuery,
     response=ThreadData,
+    cursor_beside=True,
 )
 async def thread(call: Call) -> ImPage:
     q: PageQuery = call.query

@@ -152,6 +152,7 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
     summary="the unified inbox, newest first",
     query=UnifiedQuery,
     response=MessagesData,
+    cursor_beside=True,
 )
 async def inbox(call: Call) -> ImPage:
     with call.services.models.read() as tx:
