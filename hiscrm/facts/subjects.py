@@ -69,6 +69,13 @@ def aggregate_type_filter(aggregate: str) -> str:
     return f"{EVENT_PREFIX}.{aggregate}.*.*"
 
 
+def event_type_filter(aggregate: str, event: str) -> str:
+    """One kind of fact, of every instance of the aggregate."""
+    if aggregate not in AGGREGATES:
+        raise InvalidToken(f"unknown aggregate {aggregate!r}; expected one of {', '.join(AGGREGATES)}")
+    return f"{EVENT_PREFIX}.{aggregate}.*.{token(event, 'event')}"
+
+
 def parse_event_subject(subject: str) -> tuple[str, str, str]:
     """(aggregate, aggregate_id, event) of a fact subject."""
     parts = subject.split(".")

@@ -23,7 +23,7 @@ from hiscrm.api.im.common import MAX_SEQ, Id, im_router, sees, visible_account, 
 from hiscrm.api.routing import Call
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded, to_json_line
-from hiscrm.facts.subjects import EVENT_PREFIX
+from hiscrm.facts.subjects import aggregate_filter, event_type_filter
 from hiscrm.store.feed import Feed
 from hiscrm.store.reader import decode_raw, stream_head
 
@@ -55,14 +55,10 @@ class EventsQuery(msgspec.Struct, kw_only=True):
 
 def subjects(accounts: list[str] | None) -> list[str]:
     """Filter subjects for these accounts (None: all). Reply facts are keyed by reply, so they are filtered after."""
-    replies = [f"{EVENT_PREFIX}.reply.*.{cls.event}" for cls in REPLY_EVENTS]
+    replies = [event_type_filter(cls.aggregate, cls.event) for cls in REPLY_EVENTS]
     if accounts is None:
-        return [
-            *(f"{EVENT_PREFIX}.inbox.*.{cls.event}" for cls in INBOX_EVENTS),
-            *(f"{EVENT_PREFIX}.account.*.{cls.event}" for cls in ACCOUNT_EVENTS),
-            *replies,
-        ]
-    per_account = [f"{EVENT_PREFIX}.{aggregate}.{a}.*" for a in accounts for aggregate in ("inbox", "account")]
+        return [*(event_type_filter(cls.aggregate, cls.event) for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS)), *replies]
+    per_account = [aggregate_filter(aggregate, a) for a in accounts for aggregate in ("inbox", "account")]
     return [*per_account, *replies]
 
 
