@@ -10,7 +10,6 @@ The unified inbox is two indexes with the same key layout, comments and messages
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -62,15 +61,16 @@ def unified(tx: Tx, account_id: str | None, after_seq: int | None = None) -> Ite
         after = unified_position(tx, after_seq, account_id)
         if after is None or not after.startswith(prefix):
             raise UnknownCursor(f"cursor {after_seq} is not an item of this inbox")
-    tables: tuple[tuple[Kind, str], ...] = (
-        ("comment", comments.INBOX if account_id else comments.INBOX_ALL),
-        ("message", conversations.MESSAGES_INBOX if account_id else conversations.MESSAGES_INBOX_ALL),
-    )
-    scans = [_tagged(kind, scan_after(tx, table, prefix, after, bytes)) for kind, table in tables]
-    for _, kind, row_key in heapq.merge(*scans):
-        yield kind, row_key
-
-
-def _tagged(kind: Kind, entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, Kind, bytes]]:
-    for k, v in entries:
-        yield k, kind, v
+    comment_index = comments.INBOX if account_id else comments.INBOX_ALL
+    message_index = conversations.MESSAGES_INBOX if account_id else conversations.MESSAGES_INBOX_ALL
+    # Two sources only, walked for every inbox page: a plain two-way merge costs far less than heapq's.
+    comment_entries = scan_after(tx, comment_index, prefix, after, bytes)
+    message_entries = scan_after(tx, message_index, prefix, after, bytes)
+    comment, message = next(comment_entries, None), next(message_entries, None)
+    while comment is not None or message is not None:
+        if message is None or (comment is not None and comment[0] <= message[0]):
+            yield "comment", comment[1]  # type: ignore[index]
+            comment = next(comment_entries, None)
+        else:
+            yield "message", message[1]
+            message = next(message_entries, None)

@@ -14,6 +14,7 @@ from hiscrm.api import console, im, system, v1
 from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
+from hiscrm.api.indexed_router import IndexedRouter
 from hiscrm.api.metrics import Metrics, MetricsMiddleware
 from hiscrm.api.openapi import document
 from hiscrm.api.routing import Endpoint, Router, starlette_route
@@ -39,10 +40,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(services: Services, tokens: Tokens) -> Starlette:
     all_endpoints = endpoints()
-    app = Starlette(
-        routes=[*(starlette_route(e) for e in all_endpoints), *console.routes()],
-        exception_handlers={HTTPException: _http_error},
-    )
+    app = Starlette(exception_handlers={HTTPException: _http_error})
+    app.router = IndexedRouter([*(starlette_route(e) for e in all_endpoints), *console.routes()])
     metrics = Metrics()
     metrics.gauges["hiscrm_projection_checkpoint"] = services.models.checkpoint
     metrics.gauges.update(gauges(services))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,22 @@ class LiveModels:
         self.models = models
         self._env: ModelEnv | None = None
         self._path: Path | None = None
+        self._link = str(self.gens.link)
+        self._target: str | None = None
 
     def _current(self) -> ModelEnv:
-        path = self.gens.current()
-        if path is None:
-            path = self.gens.ensure_current()
+        # Every API read passes here: one readlink, compared as text, is the whole cost while the
+        # generation stays the same (building Paths each time was a noticeable part of a page).
+        try:
+            target: str | None = os.readlink(self._link)
+        except FileNotFoundError:
+            target = None
+        if self._env is not None and target == self._target:
+            return self._env
+        if target is None:
+            self.gens.ensure_current()
+            target = os.readlink(self._link)
+        path, self._target = self.gens.root / target, target
         if path != self._path:
             if self._env is not None:
                 release_env(self._env)

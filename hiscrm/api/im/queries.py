@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import msgspec
+
 from hiscrm.api.errors import bad_request
 from hiscrm.projector.model import Tx, key
 from projections import contents
@@ -71,9 +73,15 @@ def after_key(cursor: int, position: bytes | None, prefix: bytes) -> bytes | Non
     return position
 
 
+class _Title(msgspec.Struct):
+    """The one field of a ContentRow an inbox page needs: decoding only it skips the rest of the row."""
+
+    title: str | None = None
+
+
 def work_title(tx: Tx, account_id: str, content_id: str, fallback: str | None) -> str | None:
     """The work's title from the contents model, else the title the comment's own fact carried."""
-    row = tx.get(contents.ROWS, contents.row_key(account_id, content_id), contents.ContentRow)
+    row = tx.get(contents.ROWS, contents.row_key(account_id, content_id), _Title)
     return (row.title if row is not None else None) or fallback
 
 
