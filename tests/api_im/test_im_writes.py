@@ -100,7 +100,10 @@ async def test_sending_goes_through_the_reply_flow(api: Api) -> None:
     assert sent["receiver"]["user_id"] == "peer1"
     [requested] = await api.store.history("reply", sent["msg_id"])
     fact = requested.fact
-    assert isinstance(fact, c.ReplyRequested) and (fact.target_type, fact.conversation_id) == ("direct_message", "0:1:11:22")
+    assert isinstance(fact, c.ReplyRequested) and (fact.target_type, fact.conversation_id) == (
+        "direct_message",
+        "0:1:11:22",
+    )
     await api.record(c.ReplySent(reply_id=sent["msg_id"], account_id="shop1", platform_id="p1"))
     assert (await im(api, "GET", f"/api/im/messages/{sent['msg_id']}"))["data"]["status"] == "sent"
 
