@@ -16,6 +16,7 @@ from projections import (
     contents,
     conversations,
     freshness,
+    inbox_versions,
     login_sessions,
     notifications,
     replies,
@@ -35,4 +36,5 @@ MODELS: list[ReadModel] = [  # type: ignore[list-item]
     unread,
     freshness,
     activity,
+    inbox_versions,
 ]

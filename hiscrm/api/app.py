@@ -14,6 +14,7 @@ from hiscrm.api import console, im, system, v1
 from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
+from hiscrm.api.im.page_cache import PageCache
 from hiscrm.api.indexed_router import IndexedRouter
 from hiscrm.api.metrics import Metrics, MetricsMiddleware
 from hiscrm.api.openapi import document
@@ -50,6 +51,7 @@ def create_app(services: Services, tokens: Tokens) -> Starlette:
     # Set when the server begins to stop, so endless responses (the IM event feed) end and let it.
     app.state.stopping = asyncio.Event()
     app.state.metrics = metrics
+    app.state.page_cache = PageCache()
     app.state.openapi = document(all_endpoints)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -57,12 +57,18 @@ def newest_first(n: int) -> bytes:
 
 
 def key(*parts: str | bytes) -> bytes:
-    # On every fact's path, several times: most keys are all text, and one join and one encode
-    # build those; keys with byte parts (times, sequences) join part by part.
-    for part in parts:
-        if part.__class__ is not str:
-            return SEP.join([p.encode() if p.__class__ is str else p for p in parts])  # type: ignore[union-attr]
-    return _SEP_TEXT.join(parts).encode()  # type: ignore[arg-type]
+    # On every fact's path, several times. Most keys are all text (one join, one encode); most of the
+    # rest end in one byte part (a time, a sequence, b"" for a prefix), which is appended after the
+    # text ones are joined; any other mix joins part by part.
+    last = parts[-1]
+    try:
+        if last.__class__ is str:
+            return _SEP_TEXT.join(parts).encode()  # type: ignore[arg-type]
+        if len(parts) > 1:
+            return _SEP_TEXT.join(parts[:-1]).encode() + SEP + last  # type: ignore[arg-type, operator]
+    except TypeError:
+        pass  # a byte part before the last one
+    return SEP.join([p.encode() if p.__class__ is str else p for p in parts])  # type: ignore[union-attr]
 
 
 class Tx:
@@ -136,7 +142,9 @@ class BatchTx(Tx):
         raw = self.pending[table].get(k, _ABSENT)
         if raw is _ABSENT:
             raw = self.txn.get(k, db=self.dbs[table])
-        return None if raw is None else decoder(type_).decode(raw)  # type: ignore[arg-type]
+        if raw is None:
+            return None
+        return (_decoders.get(type_) or decoder(type_)).decode(raw)  # type: ignore[arg-type]
 
     def put(self, table: str, k: bytes, value: Any) -> None:
         self.pending[table][k] = _encoder.encode(value)
@@ -175,17 +183,17 @@ class BatchTx(Tx):
         if not pending:
             return
         db, txn = self.dbs[table], self.txn
-        puts = []
-        for k in sorted(pending):
-            raw = pending[k]
-            if raw is None:
+        if None in pending.values():
+            # Deletions are rare (reads, pruning): only then split them from the writes.
+            for k in [k for k, raw in pending.items() if raw is None]:
                 txn.delete(k, db=db)
-            else:
-                puts.append((k, raw))
+                del pending[k]
+        # Keys are unique, so sorting the pairs never compares values.
+        puts = sorted(pending.items())
+        pending.clear()
         if puts:
             with txn.cursor(db=db) as cur:
                 cur.putmulti(puts)
-        pending.clear()
 
 
 Handler = Callable[[Tx, Recorded], None]

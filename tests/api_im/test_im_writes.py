@@ -80,6 +80,25 @@ async def test_unified_read_one_and_many(api: Api) -> None:
     assert [x["msg_id"] for x in inbox] == ["m2"]
 
 
+async def test_a_polled_inbox_page_is_kept_only_until_its_account_changes(api: Api) -> None:
+    await _seed(api)
+    await api.create_account("shop2")
+    page = "/api/im/unified-messages?account_id=shop1"
+    cache = api.client._transport.app.state.page_cache  # type: ignore[attr-defined]
+    first = await im(api, "GET", page)
+    assert await im(api, "GET", page) == first
+    assert cache.hits >= 1, "the same page twice, nothing changed: built once"
+    await api.record(comment("shop2", "other", t=50))  # another account's inbox moves; shop1's page holds
+    hits = cache.hits
+    assert await im(api, "GET", page) == first and cache.hits == hits + 1
+
+    await im(api, "PUT", "/api/im/unified-messages/cm1/read", json={"business_type": "comment"})
+    after_read = await im(api, "GET", page)
+    assert next(x for x in after_read["data"]["messages"] if x["msg_id"] == "cm1")["is_read"] is True
+    await api.record(comment("shop1", "cm9", t=60))
+    assert (await im(api, "GET", page))["data"]["messages"][0]["msg_id"] == "cm9"
+
+
 async def test_sending_goes_through_the_reply_flow(api: Api) -> None:
     await _seed(api)
     sent = (

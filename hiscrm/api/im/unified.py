@@ -26,6 +26,7 @@ from hiscrm.api.im.common import (
     visible_account_id,
     visible_accounts,
 )
+from hiscrm.api.im.page_cache import PageCache
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.routing import Accepted, Call
@@ -33,7 +34,7 @@ from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
-from projections import comments, conversations, paging, unread
+from projections import comments, conversations, inbox_versions, paging, unread
 from projections.comments import CommentRow
 from projections.conversations import MessageRow
 
@@ -100,8 +101,7 @@ def _types(raw: str | None) -> frozenset[str]:
     return chosen
 
 
-def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
-    account_id = visible_account_id(call, tx, q.account_id) if q.account_id is not None else None
+def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage:
     titles: dict[tuple[str, str], str | None] = {}
     types = _types(q.types)
     every_account = call.token is None or call.token.accounts is None
@@ -155,8 +155,20 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery) -> ImPage:
     cursor_beside=True,
 )
 async def inbox(call: Call) -> ImPage:
+    q: UnifiedQuery = call.query
     with call.services.models.read() as tx:
-        return _page(call, tx, call.query)
+        if q.account_id is None:
+            return _page(call, tx, q, None)
+        account_id = visible_account_id(call, tx, q.account_id)
+        cache: PageCache = call.request.app.state.page_cache
+        scope = None if call.token is None or call.token.accounts is None else tuple(call.token.accounts)
+        page_key = (account_id, q.types, q.is_new, q.is_read, q.cursor, q.count, scope)
+        version = inbox_versions.version(tx, account_id)
+        page = cache.get(page_key, version)
+        if page is None:
+            page = _page(call, tx, q, account_id)
+            cache.put(page_key, version, page)
+        return page
 
 
 @router.route(
