@@ -20,6 +20,7 @@ from projections import (
     login_sessions,
     notifications,
     replies,
+    sightings,
     unread,
     workers,
 )
@@ -37,4 +38,5 @@ MODELS: list[ReadModel] = [  # type: ignore[list-item]
     freshness,
     activity,
     inbox_versions,
+    sightings,
 ]

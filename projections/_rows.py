@@ -8,7 +8,6 @@ Both parts never change, so an item keeps its place for good and a cursor (its s
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from hiscrm.projector.model import Tx, key
 
@@ -32,12 +31,3 @@ def owners(tx: Tx, table: str, item_id: str) -> list[str]:
     """
     prefix = key(item_id, b"")
     return [k[len(prefix) :].decode() for k, _ in tx.scan(table, prefix)]
-
-
-def first_sighting(tx: Tx, table: str, k: bytes, value: Any = True) -> bool:
-    """Record `k` in a model's own set of seen items; True only the first time.
-
-    Each model keeps its own set rather than reading another model's rows, so no model depends on
-    the order the models run in or on another model's version.
-    """
-    return tx.insert(table, k, value)

@@ -12,14 +12,13 @@ import msgspec
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, be64, key
-from projections._rows import first_sighting
+from projections import sightings
 
 NAME = "activity"
-VERSION = 1
+VERSION = 2
 FACTS = "activity_facts"  # be64(minute) -> number of facts
-NEW = "activity_new"  # key(account, be64(minute)) -> NewItems
-SEEN = "activity_seen"  # key(account, "c"|"m", item_id) -> True: only a first sighting is new
-TABLES = (FACTS, NEW, SEEN)
+NEW = "activity_new"  # key(account, be64(minute)) -> NewItems; only an item's first sighting is new
+TABLES = (FACTS, NEW)
 RETENTION_MINUTES = 7 * 24 * 60
 
 
@@ -68,11 +67,11 @@ def apply(tx: Tx, rec: Recorded) -> None:
     _count_fact(tx, minute)
     f = rec.fact
     if isinstance(f, c.CommentObserved):
-        if first_sighting(tx, SEEN, key(f.account_id, "c", f.comment_id)) and not f.baseline:
+        if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and not f.baseline:
             _count_new(tx, f.account_id, minute, "comments")
     elif isinstance(f, c.MessageObserved):
         new = f.direction == "inbound" and not f.baseline
-        if first_sighting(tx, SEEN, key(f.account_id, "m", f.message_id)) and new:
+        if sightings.is_first(tx, f.account_id, "m", f.message_id, rec.seq) and new:
             _count_new(tx, f.account_id, minute, "messages")
 
 

@@ -98,6 +98,10 @@ def _observed(tx: Tx, rec: Recorded) -> None:
             create_time=f.create_time_ms,
             detected_at=rec.time_ms,
             updated_at=rec.time_ms,
+            like_count=f.like_count,
+            reply_count=f.reply_count,
+            is_author=f.is_author,
+            ip_label=f.ip_label,
             baseline=f.baseline,
             is_read=f.baseline,
             is_new=not f.baseline,
@@ -109,11 +113,12 @@ def _observed(tx: Tx, rec: Recorded) -> None:
         tx.put(BY_CONTENT, content_key(row), k)
         if row.parent_comment_id is not None:
             tx.put(BY_PARENT, parent_key(row), k)
-    row.text, row.author = f.text, f.author
-    row.like_count, row.reply_count = f.like_count, f.reply_count
-    row.is_author, row.ip_label = f.is_author, f.ip_label
-    row.content_title = f.content_title or row.content_title
-    row.updated_at = rec.time_ms
+    else:
+        row.text, row.author = f.text, f.author
+        row.like_count, row.reply_count = f.like_count, f.reply_count
+        row.is_author, row.ip_label = f.is_author, f.ip_label
+        row.content_title = f.content_title or row.content_title
+        row.updated_at = rec.time_ms
     tx.put(ROWS, k, row)
 
 

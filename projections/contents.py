@@ -15,14 +15,15 @@ import msgspec
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, be64, key
-from projections._rows import first_sighting, owners, when
+from projections import sightings
+from projections._rows import owners, when
 
 NAME = "contents"
-VERSION = 1
+VERSION = 2
 ROWS = "contents"  # key(account, content_id) -> ContentRow
 BY_SEQ = "contents_seq"  # be64(seq) -> row key
 ORDER = "contents_order"  # key(account, when(order_time, seq)) -> row key
-# key(account, comment_id) -> content_id while that comment counts as new, "" once it does not.
+# key(account, comment_id) -> content_id while that comment counts as new.
 COMMENTS = "contents_comments"
 # key(account, content_id) -> number of new comments; kept apart from the row so comments seen before their work count.
 NEW_COMMENTS = "contents_new_comments"
@@ -139,8 +140,8 @@ def _count_new(tx: Tx, account_id: str, content_id: str, by: int, at_ms: int) ->
 
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
     f: c.CommentObserved = rec.fact  # type: ignore[assignment]
-    new = not f.baseline
-    if first_sighting(tx, COMMENTS, key(f.account_id, f.comment_id), f.content_id if new else "") and new:
+    if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and not f.baseline:
+        tx.put(COMMENTS, key(f.account_id, f.comment_id), f.content_id)
         _count_new(tx, f.account_id, f.content_id, 1, rec.time_ms)
 
 
@@ -148,8 +149,8 @@ def _comment_read(tx: Tx, rec: Recorded) -> None:
     f: c.CommentRead = rec.fact  # type: ignore[assignment]
     k = key(f.account_id, f.comment_id)
     content_id = tx.get(COMMENTS, k, str)
-    if content_id:
-        tx.put(COMMENTS, k, "")
+    if content_id is not None:
+        tx.delete(COMMENTS, k)
         _count_new(tx, f.account_id, content_id, -1, rec.time_ms)
 
 

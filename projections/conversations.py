@@ -49,7 +49,8 @@ TABLES = (
     MESSAGES_BY_ID,
 )
 
-_PINNED, _UNPINNED = b"\x00", b"\x01"
+# The pin flag and its separator: with `when` after it, the key ends in one byte part, which key() joins fastest.
+_PINNED, _UNPINNED = b"\x00\x00", b"\x01\x00"
 
 
 class LastMessage(msgspec.Struct, kw_only=True):
@@ -126,7 +127,7 @@ def message_key(account_id: str, message_id: str) -> bytes:
 
 def order_key(row: ConversationRow) -> bytes:
     """Pinned first, then newest last message (or creation when there is none), then newest seq."""
-    return key(row.account_id, _PINNED if row.is_pinned else _UNPINNED, when(row.last_activity, row.seq))
+    return key(row.account_id, (_PINNED if row.is_pinned else _UNPINNED) + when(row.last_activity, row.seq))
 
 
 def inbox_key(row: MessageRow) -> bytes:
@@ -232,6 +233,12 @@ def _new_message(tx: Tx, rec: Recorded, k: bytes) -> MessageRow:
         baseline=f.baseline,
         is_read=f.baseline or not inbound,
         is_new=inbound and not f.baseline,
+        reply_to_message_id=f.reply_to_message_id,
+        media_url=f.media_url,
+        media_thumbnail=f.media_thumbnail,
+        file_size=f.file_size,
+        file_name=f.file_name,
+        duration=f.duration,
     )
     tx.put(MESSAGES_SEQ, be64(rec.seq), k)
     tx.put(MESSAGES_BY_ID, key(f.message_id, f.account_id), True)
@@ -248,12 +255,13 @@ def _message_observed(tx: Tx, rec: Recorded) -> None:
     created = row is None
     if row is None:
         row = _new_message(tx, rec, k)
-    row.sender, row.receiver = f.sender, f.receiver
-    row.msg_type, row.content = f.msg_type, f.content
-    row.reply_to_message_id = f.reply_to_message_id
-    row.media_url, row.media_thumbnail = f.media_url, f.media_thumbnail
-    row.file_size, row.file_name, row.duration = f.file_size, f.file_name, f.duration
-    row.updated_at = rec.time_ms
+    else:
+        row.sender, row.receiver = f.sender, f.receiver
+        row.msg_type, row.content = f.msg_type, f.content
+        row.reply_to_message_id = f.reply_to_message_id
+        row.media_url, row.media_thumbnail = f.media_url, f.media_thumbnail
+        row.file_size, row.file_name, row.duration = f.file_size, f.file_name, f.duration
+        row.updated_at = rec.time_ms
     tx.put(MESSAGES, k, row)
 
     conv, old_order = _conversation(tx, rec, row.conversation_id)

@@ -16,16 +16,16 @@ import msgspec
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, be64, from_be64, key, newest_first
-from projections._rows import first_sighting
+from projections import sightings
 
 NAME = "notifications"
-VERSION = 1
-ROWS = "notifications"  # key(account, newest_first(seq)) -> NotificationRow
-# key(account, "c"|"m"|"n", item_id) -> seq of the notification it raised, 0 for none (baseline, outbound).
-SEEN = "notifications_seen"
+VERSION = 2
+# key(account, newest_first(seq)) -> NotificationRow. An item's notification, if it raised one, has
+# the seq of the item's first sighting: that is how reading the item finds it.
+ROWS = "notifications"
 OPEN_BY_CONVERSATION = "notifications_conversations"  # key(account, conversation_id, be64(seq)) -> True while unread
 OPEN_TROUBLE = "notifications_trouble"  # key(account, be64(seq)) -> True while unread
-TABLES = (ROWS, SEEN, OPEN_BY_CONVERSATION, OPEN_TROUBLE)
+TABLES = (ROWS, OPEN_BY_CONVERSATION, OPEN_TROUBLE)
 
 
 Kind = Literal[
@@ -78,9 +78,9 @@ def _put(tx: Tx, row: NotificationRow) -> None:
     tx.put(ROWS, row_key(row.account_id, row.seq), row)
 
 
-def _announce(tx: Tx, account_id: str, kind: str, item_id: str, raises: bool, seq: int) -> bool:
+def _announce(tx: Tx, account_id: str, kind: sightings.Kind, item_id: str, raises: bool, seq: int) -> bool:
     """True when this is the item's first sighting and it deserves a notification."""
-    return first_sighting(tx, SEEN, key(account_id, kind, item_id), seq if raises else 0) and raises
+    return sightings.is_first(tx, account_id, kind, item_id, seq) and raises
 
 
 def _mark_read(tx: Tx, account_id: str, seq: int) -> None:
@@ -182,15 +182,15 @@ def _login_succeeded(tx: Tx, rec: Recorded) -> None:
 
 def _comment_read(tx: Tx, rec: Recorded) -> None:
     f: c.CommentRead = rec.fact  # type: ignore[assignment]
-    seq = tx.get(SEEN, key(f.account_id, "c", f.comment_id), int)
-    if seq:
+    seq = sightings.first_seq(tx, f.account_id, "c", f.comment_id)
+    if seq is not None:
         _mark_read(tx, f.account_id, seq)
 
 
 def _message_settled(tx: Tx, rec: Recorded) -> None:
     f: c.MessageRead | c.MessageDeleted = rec.fact  # type: ignore[assignment]
-    seq = tx.get(SEEN, key(f.account_id, "m", f.message_id), int)
-    row = tx.get(ROWS, row_key(f.account_id, seq), NotificationRow) if seq else None
+    seq = sightings.first_seq(tx, f.account_id, "m", f.message_id)
+    row = tx.get(ROWS, row_key(f.account_id, seq), NotificationRow) if seq is not None else None
     if row is not None and row.refs.conversation_id is not None:
         tx.delete(OPEN_BY_CONVERSATION, key(f.account_id, row.refs.conversation_id, be64(row.seq)))
         _mark_read(tx, f.account_id, row.seq)

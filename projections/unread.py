@@ -3,7 +3,7 @@
 An item counts once: from its first non-baseline observation (inbound only, for messages) until
 it is read, deleted, or its conversation is read or deleted. Re-observations never count again.
 A deleted account's counters leave the global total, and facts that still arrive for it are
-ignored until the account is created again.
+ignored until the account is created again; an item first seen before that never counts.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import msgspec
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, key
-from projections._rows import first_sighting
+from projections import sightings
 
 NAME = "unread"
-VERSION = 1
+VERSION = 2
 COUNTS = "unread_counts"  # key(account) -> Counts
 TOTAL = "unread_total"  # TOTAL_KEY -> Counts over every live account
-ITEMS = "unread_items"  # key(account, "c"|"m", item_id) -> ItemState, from the item's first observation
+ITEMS = "unread_items"  # key(account, "c"|"m", item_id) -> ItemState while the item counts
 OPEN_BY_CONVERSATION = "unread_conversations"  # key(account, conversation_id, message_id) -> True while counted
 GONE = "unread_gone"  # key(account) -> True between account.deleted and a new account.created
 TABLES = (COUNTS, TOTAL, ITEMS, OPEN_BY_CONVERSATION, GONE)
@@ -39,7 +39,6 @@ class Counts(msgspec.Struct, kw_only=True):
 
 class ItemState(msgspec.Struct, kw_only=True):
     kind: Kind
-    counted: bool
     conversation_id: str | None = None
 
 
@@ -65,29 +64,29 @@ def _count(tx: Tx, account_id: str, kind: Kind, by: int) -> None:
     _bump(tx, TOTAL, TOTAL_KEY, kind, by)
 
 
-def _item_key(account_id: str, kind: Kind, item_id: str) -> bytes:
-    # Comments and discussions share one id space on the platform, messages have their own.
-    return key(account_id, "m" if kind == "direct_message" else "c", item_id)
+def _letter(kind: Kind) -> sightings.Kind:
+    return "m" if kind == "direct_message" else "c"
 
 
-def _sighted(tx: Tx, account_id: str, item_id: str, state: ItemState) -> None:
-    k = _item_key(account_id, state.kind, item_id)
-    if tx.exists(GONE, key(account_id)) or not first_sighting(tx, ITEMS, k, state):
+def _sighted(tx: Tx, account_id: str, item_id: str, seq: int, counted: bool, state: ItemState) -> None:
+    if tx.exists(GONE, key(account_id)):
         return
-    if state.counted:
-        _count(tx, account_id, state.kind, 1)
-        if state.conversation_id is not None:
-            tx.put(OPEN_BY_CONVERSATION, key(account_id, state.conversation_id, item_id), True)
+    letter = _letter(state.kind)
+    if not sightings.is_first(tx, account_id, letter, item_id, seq) or not counted:
+        return
+    tx.put(ITEMS, key(account_id, letter, item_id), state)
+    _count(tx, account_id, state.kind, 1)
+    if state.conversation_id is not None:
+        tx.put(OPEN_BY_CONVERSATION, key(account_id, state.conversation_id, item_id), True)
 
 
 def _settle(tx: Tx, account_id: str, kind: Kind, item_id: str) -> None:
     """The item stops counting, if it still did."""
-    k = _item_key(account_id, kind, item_id)
+    k = key(account_id, _letter(kind), item_id)
     state = tx.get(ITEMS, k, ItemState)
-    if state is None or not state.counted:
+    if state is None:
         return
-    state.counted = False
-    tx.put(ITEMS, k, state)
+    tx.delete(ITEMS, k)
     _count(tx, account_id, state.kind, -1)
     if state.conversation_id is not None:
         tx.delete(OPEN_BY_CONVERSATION, key(account_id, state.conversation_id, item_id))
@@ -96,17 +95,20 @@ def _settle(tx: Tx, account_id: str, kind: Kind, item_id: str) -> None:
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
     f: c.CommentObserved = rec.fact  # type: ignore[assignment]
     kind: Kind = "discussion" if f.parent_comment_id else "comment"
-    _sighted(tx, f.account_id, f.comment_id, ItemState(kind=kind, counted=not f.baseline))
+    _sighted(tx, f.account_id, f.comment_id, rec.seq, not f.baseline, ItemState(kind=kind))
 
 
 def _message_observed(tx: Tx, rec: Recorded) -> None:
     f: c.MessageObserved = rec.fact  # type: ignore[assignment]
-    state = ItemState(
-        kind="direct_message",
-        counted=f.direction == "inbound" and not f.baseline,
-        conversation_id=f.conversation_id,
+    counted = f.direction == "inbound" and not f.baseline
+    _sighted(
+        tx,
+        f.account_id,
+        f.message_id,
+        rec.seq,
+        counted,
+        ItemState(kind="direct_message", conversation_id=f.conversation_id),
     )
-    _sighted(tx, f.account_id, f.message_id, state)
 
 
 def _comment_read(tx: Tx, rec: Recorded) -> None:

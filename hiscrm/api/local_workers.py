@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import msgspec
@@ -127,6 +127,8 @@ class LocalWorkers:
         self.command = list(command)
         self.environment = dict(environment or {})
         self.grace_s = grace_s
+        # Environment a worker needs of its own (its NATS credentials under `hiscrm up`), by worker id.
+        self.prepare: Callable[[str], Mapping[str, str]] | None = None
         self._children: dict[str, _Child] = {}
 
     @classmethod
@@ -200,6 +202,7 @@ class LocalWorkers:
             str(spec.max_accounts),
         ]
         path = self.log_path(spec.worker_id)
+        own = await asyncio.to_thread(self.prepare, spec.worker_id) if self.prepare else {}
         fd = await asyncio.to_thread(_open_log, path)
         try:
             os.write(fd, f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {shlex.join(command)}\n".encode())
@@ -210,7 +213,7 @@ class LocalWorkers:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 # Unbuffered, so the log shows what the worker printed before it died.
-                env={**os.environ, **self.environment, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, **self.environment, **own, "PYTHONUNBUFFERED": "1"},
             )
         except OSError as exc:
             raise SpawnFailed(f"cannot run the worker command {shlex.join(command)!r}: {exc}") from None

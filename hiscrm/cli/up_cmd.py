@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from hiscrm.api.local_workers import WorkerSpec
 from hiscrm.api.server import build as build_api
@@ -20,8 +21,9 @@ from hiscrm.sandbox.app import create_app as create_sandbox
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.sealing import load_master_key
 from hiscrm.store import streams
+from hiscrm.store.auth import WORKER_PREFIX, AuthSetup, ensure_auth, reload_broker
 from hiscrm.store.broker import EmbeddedBroker
-from hiscrm.store.connection import connect
+from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.worker.demo import run_demo
 from projections import MODELS
 
@@ -46,22 +48,34 @@ async def run(args: argparse.Namespace) -> int:
     s = settings(args)
     stop = stop_event()
     async with contextlib.AsyncExitStack() as stack:
+        auth: AuthSetup | None = None
         if s.embedded:
-            broker = await stack.enter_async_context(EmbeddedBroker(s.data_dir, s.nats_port))
-            print(f"broker      {broker.url} (embedded, store {broker.dir})", flush=True)
+            # The embedded broker admits only its users: each service connects as its role, the
+            # worker as itself, and none can do more than its job (ops/runbook.md, "Users").
+            auth = await asyncio.to_thread(ensure_auth, s.data_dir, [] if args.no_worker else [args.worker_id])
+            broker = await stack.enter_async_context(EmbeddedBroker(s.data_dir, s.nats_port, auth=auth))
+            print(f"broker      {broker.url} (embedded, store {broker.dir}, users in {auth.root})", flush=True)
         else:
             print(f"broker      {', '.join(s.servers)} (external)", flush=True)
-        nc = await connect(s.servers, "hiscrm-up")
-        stack.push_async_callback(nc.drain)
-        for row in await streams.apply(nc, s.streams_dir):
+
+        async def connect_as(role: str) -> HiscrmClient:
+            nc = await connect(s.servers, f"hiscrm-up-{role}", credentials=auth.role(role) if auth else None)
+            stack.push_async_callback(nc.drain)
+            return nc
+
+        admin_nc = await connect_as("admin")
+        for row in await streams.apply(admin_nc, s.streams_dir):
             log.info("stream %s: %s", row["name"], row["action"])
+        nc = await connect_as("api")
 
         services: dict[str, Service] = {}
-        projector = Projector(nc, s.read_models_dir, MODELS)
+        projector = Projector(await connect_as("projector"), s.read_models_dir, MODELS)
         services["projector"] = projector.run
         print(f"projector   {s.read_models_dir}", flush=True)
 
-        coordinator = Coordinator(nc, load_master_key(s.data_dir), coordinator_id=default_id())
+        coordinator = Coordinator(
+            await connect_as("coordinator"), load_master_key(s.data_dir), coordinator_id=default_id()
+        )
         services["coordinator"] = coordinator.run
         print("coordinator leads while it holds the lease; more may run elsewhere", flush=True)
 
@@ -74,6 +88,8 @@ async def run(args: argparse.Namespace) -> int:
         print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
 
         local_workers = api_services.extras["local_workers"]
+        if auth is not None:
+            local_workers.prepare = lambda worker_id: worker_credentials(s.data_dir, worker_id, broker.pid_file)
         if not args.no_demo:
             sock = sandbox_server.bind("127.0.0.1", s.sandbox_port)
             # The sandbox keeps its world between runs, so the demo account's session survives a restart.
@@ -94,6 +110,13 @@ async def run(args: argparse.Namespace) -> int:
         await supervise(services, stop)
     print("stopped", flush=True)
     return 0
+
+
+def worker_credentials(data_dir: Path, worker_id: str, pid_file: Path) -> dict[str, str]:
+    """A user for a worker the API starts, made known to the running broker; the env that hands it over."""
+    setup = ensure_auth(data_dir, [worker_id])
+    reload_broker(pid_file)
+    return {"HISCRM_NATS_CREDS": str(setup.creds_path(WORKER_PREFIX + worker_id))}
 
 
 async def supervise(services: dict[str, Service], stop: asyncio.Event) -> None:

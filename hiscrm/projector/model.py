@@ -161,13 +161,12 @@ class BatchTx(Tx):
     def insert(self, table: str, k: bytes, value: Any) -> bool:
         pending = self.pending[table]
         raw = pending.get(k, _ABSENT)
-        if raw is _ABSENT:
-            # Nothing pending for this key, so LMDB's own answer is the whole truth.
-            return super().insert(table, k, value)
-        if raw is not None:
-            return False
-        pending[k] = _encoder.encode(value)
-        return True
+        # An LMDB read rather than an insert: the new key joins the batch's sorted flush instead of
+        # landing at a random place in the tree now.
+        if raw is None or (raw is _ABSENT and self.txn.get(k, db=self.dbs[table]) is None):
+            pending[k] = _encoder.encode(value)
+            return True
+        return False
 
     def scan(self, table: str, prefix: bytes = b"", type_: type[T] | Any = Any) -> Iterator[tuple[bytes, T]]:
         self._flush_table(table)

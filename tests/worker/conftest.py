@@ -19,6 +19,7 @@ from hiscrm.config import Settings
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts.base import Fact
 from hiscrm.facts.catalogue import (
+    AccountAssigned,
     AccountCreated,
     LoginQrcodeReady,
     LoginRequested,
@@ -163,6 +164,8 @@ class Cluster:
         await self.store.append(created)
 
     async def request_login(self, account_id: str, login_id: str) -> None:
+        # A login for an account no live worker holds fails at once (as it should): wait for its worker.
+        await wait_for_facts(self.nc, AccountAssigned, where=lambda f: f.account_id == account_id)
         expires = int(time.time() * 1000) + 300_000
         await self.store.append(LoginRequested(login_id=login_id, account_id=account_id, expires_at_ms=expires))
 
@@ -212,11 +215,16 @@ async def wait_for_facts(
     """Until at least `count` facts of `kind` matching `where` are in the stream; returns them all."""
     deadline = time.monotonic() + timeout
     while True:
-        found = [r.fact for r in await all_facts(nc, subject) if isinstance(r.fact, kind) and where(r.fact)]
+        everything = await all_facts(nc, subject)
+        found = [r.fact for r in everything if isinstance(r.fact, kind) and where(r.fact)]
         if len(found) >= count:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(found)} of {count} {kind.__name__} facts after {timeout} s: {found[-3:]}")
+            recent = [f"{r.seq} {r.type_name} {r.fact}"[:300] for r in everything[-12:]]
+            raise AssertionError(
+                f"{len(found)} of {count} {kind.__name__} facts after {timeout} s: {found[-3:]}; the stream ends with\n"
+                + "\n".join(recent)
+            )
         await asyncio.sleep(0.25)
 
 

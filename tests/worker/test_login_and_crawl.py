@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hiscrm.facts.catalogue import LoginQrcodeReady, LoginSucceeded, PassCounts, SnapshotSynced
 from hiscrm.projector.live import LiveModels
-from projections import accounts, comments, contents, conversations, login_sessions, notifications
+from projections import accounts, comments, contents, conversations, login_sessions, sightings
 from tests.worker.conftest import KITCHEN, Cluster, Sandbox, rows, wait_for_facts
 
 
@@ -35,7 +35,7 @@ async def test_qr_login_then_two_passes_fill_the_read_models(  # type: ignore[no
         all_comments = rows(tx, comments.ROWS, "kitchen", type_=comments.CommentRow)
         convs = rows(tx, conversations.CONVERSATIONS, "kitchen", type_=conversations.ConversationRow)
         messages = rows(tx, conversations.MESSAGES, "kitchen", type_=conversations.MessageRow)
-        seen_notices = rows(tx, notifications.SEEN, "kitchen", "n")
+        seen_notices = rows(tx, sightings.TABLE, "kitchen", "n")
     world = sandbox.world
     assert login.status == "success" and login.qrcode == ready.qrcode
     assert account.login_status == "logged_in" and account.runtime.passes >= 2
