@@ -266,8 +266,6 @@ def _message_observed(tx: Tx, rec: Recorded) -> None:
 
     conv, old_order = _conversation(tx, rec, row.conversation_id)
     changed = old_order is None or created
-    if conv.participant is None:
-        conv.participant = row.sender if row.direction == "inbound" else row.receiver
     if created:
         if row.is_new:
             conv.unread_count += 1
@@ -279,6 +277,9 @@ def _message_observed(tx: Tx, rec: Recorded) -> None:
         conv.last_message = _last_message(row)
         changed = True
     if changed:
+        # Only here: a row read from the batch is the pending one, so a change that is not saved must not be made.
+        if conv.participant is None:
+            conv.participant = row.sender if row.direction == "inbound" else row.receiver
         _save_conversation(tx, conv, old_order, rec.time_ms)
 
 

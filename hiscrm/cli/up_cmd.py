@@ -54,7 +54,7 @@ async def run(args: argparse.Namespace) -> int:
             # worker as itself, and none can do more than its job (ops/runbook.md, "Users").
             auth = await asyncio.to_thread(ensure_auth, s.data_dir, [] if args.no_worker else [args.worker_id])
             broker = await stack.enter_async_context(EmbeddedBroker(s.data_dir, s.nats_port, auth=auth))
-            print(f"broker      {broker.url} (embedded, store {broker.dir}, users in {auth.root})", flush=True)
+            print(f"broker      {broker.url} (embedded, store {broker.dir}, users in {auth.dir})", flush=True)
         else:
             print(f"broker      {', '.join(s.servers)} (external)", flush=True)
 

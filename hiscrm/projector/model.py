@@ -4,7 +4,8 @@ A read model is a module in `projections/` with a name, a version, the tables it
 HANDLERS, a map from fact type name (`inbox.comment_observed`) to a `handler(tx, rec)` function.
 It must be a pure function of the facts: any time it stores comes from the fact or its stream
 timestamp, never from the clock, so a rebuild produces byte-for-byte the same tables as the
-incremental pass did.
+incremental pass did. A value read in a handler may be the very object a write of the same batch
+left pending (see BatchTx): change it only to put it back, and never change a value after putting it.
 """
 
 from __future__ import annotations
@@ -103,10 +104,6 @@ class Tx:
                     return
                 yield k, dec.decode(v)
 
-    def insert(self, table: str, k: bytes, value: Any) -> bool:
-        """Store `value` under `k` unless the key exists; True when it was stored. One LMDB operation."""
-        return self.txn.put(k, _encoder.encode(value), db=self.dbs[table], overwrite=False)
-
     def add(self, table: str, k: bytes, by: int) -> int:
         """Add `by` to an integer counter and return the new value; counters never go below zero."""
         current = self.get(table, k, int) or 0
@@ -119,54 +116,49 @@ class Tx:
 
 
 _ABSENT = object()
+_DELETED = object()
 
 
 class BatchTx(Tx):
     """The projector's write transaction: writes wait in memory and reach LMDB once, when the batch ends.
 
     Many facts of a batch touch the same few keys (the global unread total, this minute's activity
-    counter, an account's counters, a busy conversation), so keeping the latest encoded value per
-    key turns thousands of LMDB writes into one each, and the flush writes in key order. A read sees
-    the pending value first, so models observe exactly what direct writes would have given them;
-    a scan flushes its table first and then reads LMDB itself.
+    counter, an account's counters, a busy conversation), so keeping the latest value per key turns
+    thousands of LMDB writes into one each, and the flush encodes and writes them in key order.
+
+    A read of a pending key returns the pending object itself rather than a decoded copy, which
+    spares a decode per read and an encode per write of the keys written again and again. Models
+    only change what they read in order to put it back, and never change what they have put, so
+    they see exactly what direct writes would have given them. A scan flushes its table first and
+    then reads LMDB itself.
     """
 
     __slots__ = ("pending",)
 
     def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
         super().__init__(txn, dbs)
-        # None marks a deletion.
-        self.pending: dict[str, dict[bytes, bytes | None]] = {name: {} for name in dbs}
+        self.pending: dict[str, dict[bytes, Any]] = {name: {} for name in dbs}
 
     def get(self, table: str, k: bytes, type_: type[T] | Any = Any) -> T | None:
-        raw = self.pending[table].get(k, _ABSENT)
-        if raw is _ABSENT:
+        value = self.pending[table].get(k, _ABSENT)
+        if value is _ABSENT:
             raw = self.txn.get(k, db=self.dbs[table])
-        if raw is None:
-            return None
-        return (_decoders.get(type_) or decoder(type_)).decode(raw)  # type: ignore[arg-type]
+            if raw is None:
+                return None
+            return (_decoders.get(type_) or decoder(type_)).decode(raw)  # type: ignore[no-any-return]
+        return None if value is _DELETED else value  # type: ignore[no-any-return]
 
     def put(self, table: str, k: bytes, value: Any) -> None:
-        self.pending[table][k] = _encoder.encode(value)
+        self.pending[table][k] = value
 
     def delete(self, table: str, k: bytes) -> None:
-        self.pending[table][k] = None
+        self.pending[table][k] = _DELETED
 
     def exists(self, table: str, k: bytes) -> bool:
-        raw = self.pending[table].get(k, _ABSENT)
-        if raw is _ABSENT:
+        value = self.pending[table].get(k, _ABSENT)
+        if value is _ABSENT:
             return self.txn.get(k, db=self.dbs[table]) is not None
-        return raw is not None
-
-    def insert(self, table: str, k: bytes, value: Any) -> bool:
-        pending = self.pending[table]
-        raw = pending.get(k, _ABSENT)
-        # An LMDB read rather than an insert: the new key joins the batch's sorted flush instead of
-        # landing at a random place in the tree now.
-        if raw is None or (raw is _ABSENT and self.txn.get(k, db=self.dbs[table]) is None):
-            pending[k] = _encoder.encode(value)
-            return True
-        return False
+        return value is not _DELETED
 
     def scan(self, table: str, prefix: bytes = b"", type_: type[T] | Any = Any) -> Iterator[tuple[bytes, T]]:
         self._flush_table(table)
@@ -182,13 +174,14 @@ class BatchTx(Tx):
         if not pending:
             return
         db, txn = self.dbs[table], self.txn
-        if None in pending.values():
-            # Deletions are rare (reads, pruning): only then split them from the writes.
-            for k in [k for k, raw in pending.items() if raw is None]:
+        encode = _encoder.encode
+        puts = []
+        for k in sorted(pending):
+            value = pending[k]
+            if value is _DELETED:
                 txn.delete(k, db=db)
-                del pending[k]
-        # Keys are unique, so sorting the pairs never compares values.
-        puts = sorted(pending.items())
+            else:
+                puts.append((k, encode(value)))
         pending.clear()
         if puts:
             with txn.cursor(db=db) as cur:
