@@ -174,14 +174,14 @@ class BatchTx(Tx):
         if not pending:
             return
         db, txn = self.dbs[table], self.txn
-        encode = _encoder.encode
-        puts = []
-        for k in sorted(pending):
-            value = pending[k]
-            if value is _DELETED:
+        if _DELETED in pending.values():
+            # Deletions are rare (reads, pruning): only then split them from the writes.
+            for k in [k for k, value in pending.items() if value is _DELETED]:
                 txn.delete(k, db=db)
-            else:
-                puts.append((k, encode(value)))
+                del pending[k]
+        encode = _encoder.encode
+        # Keys are unique, so sorting the pairs never compares values.
+        puts = [(k, encode(value)) for k, value in sorted(pending.items())]
         pending.clear()
         if puts:
             with txn.cursor(db=db) as cur:
