@@ -8,6 +8,7 @@ Both parts never change, so an item keeps its place for good and a cursor (its s
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from hiscrm.projector.model import Tx, key
 
@@ -31,3 +32,12 @@ def owners(tx: Tx, table: str, item_id: str) -> list[str]:
     """
     prefix = key(item_id, b"")
     return [k[len(prefix) :].decode() for k, _ in tx.scan(table, prefix)]
+
+
+def mark_read(tx: Tx, table: str, k: bytes, type_: Any, at: int) -> None:
+    """An item row read by the team: read and no longer new, as of `at`; nothing if unknown or read already."""
+    row = tx.get(table, k, type_)
+    if row is None or row.is_read:
+        return
+    row.is_read, row.is_new, row.read_at, row.updated_at = True, False, at, at
+    tx.put(table, k, row)

@@ -12,7 +12,7 @@ import msgspec
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, be64, key
-from projections._rows import owners, when
+from projections._rows import mark_read, owners, when
 
 NAME = "comments"
 VERSION = 1
@@ -124,13 +124,7 @@ def _observed(tx: Tx, rec: Recorded) -> None:
 
 def _read(tx: Tx, rec: Recorded) -> None:
     f: c.CommentRead = rec.fact  # type: ignore[assignment]
-    k = row_key(f.account_id, f.comment_id)
-    row = tx.get(ROWS, k, CommentRow)
-    if row is None or row.is_read:
-        return
-    row.is_read, row.is_new, row.read_at = True, False, rec.time_ms
-    row.updated_at = rec.time_ms
-    tx.put(ROWS, k, row)
+    mark_read(tx, ROWS, row_key(f.account_id, f.comment_id), CommentRow, rec.time_ms)
 
 
 HANDLERS = {

@@ -16,7 +16,7 @@ from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, be64, key
 from projections import sightings
-from projections._rows import owners, when
+from projections._rows import mark_read, owners, when
 
 NAME = "contents"
 VERSION = 2
@@ -156,13 +156,7 @@ def _comment_read(tx: Tx, rec: Recorded) -> None:
 
 def _read(tx: Tx, rec: Recorded) -> None:
     f: c.ContentRead = rec.fact  # type: ignore[assignment]
-    k = row_key(f.account_id, f.content_id)
-    row = tx.get(ROWS, k, ContentRow)
-    if row is None or row.is_read:
-        return
-    row.is_read, row.is_new, row.read_at = True, False, rec.time_ms
-    row.updated_at = rec.time_ms
-    tx.put(ROWS, k, row)
+    mark_read(tx, ROWS, row_key(f.account_id, f.content_id), ContentRow, rec.time_ms)
 
 
 HANDLERS = {
