@@ -7,6 +7,7 @@ token, and the payload is decoded with the type that token names in `messages.CO
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js.api import ConsumerConfig
 
 from hiscrm.facts.messages import COMMAND_TYPES
@@ -26,6 +28,8 @@ ACK_WAIT_S = 60.0
 MAX_DELIVER = 5
 RETRY_DELAY_S = 5.0
 FETCH_WAIT_S = 5.0
+OUTAGE_RETRY_S = 0.5
+OUTAGE_RETRY_MAX_S = 5.0
 
 _decoders = {name: msgspec.json.Decoder(cls) for name, cls in COMMAND_TYPES.items()}
 
@@ -50,12 +54,21 @@ class CommandConsumer:
             stream=COMMANDS_STREAM,
             config=ConsumerConfig(ack_wait=ACK_WAIT_S, max_deliver=MAX_DELIVER),
         )
+        outage_s = 0.0
         try:
             while True:
                 try:
                     msgs = await sub.fetch(self.batch, timeout=FETCH_WAIT_S)
                 except TimeoutError:  # nats-py raises either its own or asyncio's: no command meanwhile
                     continue
+                except NatsError as exc:
+                    # A broker node restarting or the stream's leader moving: the consumer is back once
+                    # the cluster is, so wait and fetch again rather than take the whole worker down.
+                    outage_s = min(max(outage_s * 2, OUTAGE_RETRY_S), OUTAGE_RETRY_MAX_S)
+                    log.warning("commands of %s unavailable (%r); retrying in %.1f s", self.worker_id, exc, outage_s)
+                    await asyncio.sleep(outage_s)
+                    continue
+                outage_s = 0.0
                 for msg in msgs:
                     await self._handle(msg)
         finally:
