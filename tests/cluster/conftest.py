@@ -13,6 +13,7 @@ from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
 from hiscrm.store.auth import AuthSetup, ensure_auth
 from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.cluster import LoopbackCluster
 from hiscrm.store.connection import HiscrmClient, connect
 from tests.conftest import free_port
 
@@ -52,41 +53,9 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
         await broker.stop()
 
 
-class Cluster:
-    """Three nats-servers routed to each other on loopback, each with its own JetStream store."""
-
-    def __init__(self, root: Path) -> None:
-        ports = [(free_port(), free_port()) for _ in range(3)]
-        routes = ", ".join(f'"nats://127.0.0.1:{cluster_port}"' for _, cluster_port in ports)
-        self.nodes = [
-            EmbeddedBroker(
-                root / f"n{i + 1}",
-                client_port,
-                name=f"n{i + 1}",
-                extra_config=(
-                    f'cluster {{\n  name: "hiscrm"\n  listen: "127.0.0.1:{cluster_port}"\n  routes: [{routes}]\n}}\n'
-                ),
-            )
-            for i, (client_port, cluster_port) in enumerate(ports)
-        ]
-
-    @property
-    def urls(self) -> list[str]:
-        return [node.url for node in self.nodes]
-
-    def node(self, name: str) -> EmbeddedBroker:
-        return next(n for n in self.nodes if n.name == name)
-
-    async def start(self) -> None:
-        await asyncio.gather(*(node.start(wait_s=30) for node in self.nodes))
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(node.stop() for node in self.nodes))
-
-
 @pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    c = Cluster(tmp_path)
+async def cluster(tmp_path: Path) -> AsyncIterator[LoopbackCluster]:
+    c = LoopbackCluster(tmp_path)
     await c.start()
     try:
         yield c

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import signal
 from pathlib import Path
 
 from hiscrm.facts import catalogue as c
@@ -20,11 +18,12 @@ from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.rebuild import verify
 from hiscrm.projector.runner import Projector
 from hiscrm.projector.storage import Generations
+from hiscrm.store.cluster import LoopbackCluster
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.store.reader import read_raw
 from projections import MODELS
-from tests.cluster.conftest import Cluster, eventually
+from tests.cluster.conftest import eventually
 from tests.conftest import hiscrm_cli
 
 log = logging.getLogger(__name__)
@@ -84,19 +83,13 @@ async def append_all(store: EventStore, outs: list[Outgoing], acked: dict[str, i
     return retries
 
 
-async def kill_leader_and_restart(cluster: Cluster, observer: HiscrmClient) -> str:
-    info = await stream_info(observer)
-    leader = cluster.node(info["cluster"]["leader"])
-    assert leader.process is not None
-    os.kill(leader.process.pid, signal.SIGKILL)  # no goodbye: as if the machine died
-    await leader.process.wait()
-    leader.process = None
-    await asyncio.sleep(2)
-    await leader.start(wait_s=30)
-    return leader.name
+async def kill_leader_and_restart(cluster: LoopbackCluster, observer: HiscrmClient) -> str:
+    leader = (await stream_info(observer))["cluster"]["leader"]
+    await cluster.crash_and_restart(leader)
+    return leader
 
 
-async def test_acknowledged_facts_survive_leader_kills(cluster: Cluster, tmp_path: Path) -> None:
+async def test_acknowledged_facts_survive_leader_kills(cluster: LoopbackCluster, tmp_path: Path) -> None:
     urls = ",".join(cluster.urls)
     applied = hiscrm_cli("streams", "apply", "--replicas", "3", "--nats-url", urls, "--json")
     assert applied.returncode == 0, applied.stderr
