@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,12 +18,12 @@ from tests.conftest import free_port
 SETTLE_S = 120
 
 
-def _wait(check: object, what: str, timeout: float = SETTLE_S) -> object:
+def _wait(check: Callable[[], Any], what: str, timeout: float = SETTLE_S) -> Any:
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
         try:
-            last = check()  # type: ignore[operator]
+            last = check()
         except httpx.HTTPError as exc:
             last = exc
         if last and not isinstance(last, Exception):
@@ -65,13 +67,13 @@ def test_up_runs_the_demo_end_to_end_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
             return next((a for a in accounts if a["login_status"] == "logged_in"), None)
 
         account = _wait(demo_account, "the demo account logs in by itself")
-        assert account["assigned_worker_id"] == "local-1"  # type: ignore[index]
+        assert account["assigned_worker_id"] == "local-1"
 
         def worker_live() -> dict | None:
             workers = api.get("/api/v1/workers").json()["data"]
             return next((w for w in workers if w["id"] == "local-1" and w["status"] == "online"), None)
 
-        worker_pid = _wait(worker_live, "the local worker is online")["local"]["pid"]  # type: ignore[index]
+        worker_pid = _wait(worker_live, "the local worker is online")["local"]["pid"]
 
         def crawled() -> bool:
             status = api.get("/api/v1/accounts/status/all").json()["data"]

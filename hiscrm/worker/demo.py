@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 
 from hiscrm.errors import ConcurrencyConflict
 from hiscrm.facts.catalogue import (
@@ -66,6 +67,10 @@ class _DemoAccount:
         if token not in self._pngs:
             self._pngs[token] = qr.png_base64(token)
         return any(self._pngs[token] in image for image in self.qr_images)
+
+    def forget_all_but(self, tokens: Iterable[str]) -> None:
+        """Drop the PNGs of QRs the sandbox no longer holds, so a long `up` does not collect them forever."""
+        self._pngs = {token: self._pngs[token] for token in tokens if token in self._pngs}
 
     def apply(self, fact: object) -> None:
         if getattr(fact, "account_id", None) != ACCOUNT_ID:
@@ -146,3 +151,4 @@ def _scan_waiting_qrs(world: World, state: _DemoAccount) -> None:
             with contextlib.suppress(Invalid, NotFound):
                 world.scan(token, UID, confirm=True)
                 log.info("demo: the sandbox confirmed QR login %s… as %s", token[:8], UID)
+    state.forget_all_but(world.qr_logins)
