@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+PATIENCE_S = 2.0
 
 
 async def run_parts(parts: Mapping[str, Coroutine[Any, Any, None]], stop: asyncio.Event, owner: str) -> None:
@@ -22,7 +27,22 @@ async def run_parts(parts: Mapping[str, Coroutine[Any, Any, None]], stop: asynci
                 task.result()
                 raise RuntimeError(f"{task.get_name()} ended on its own")
     finally:
-        stopper.cancel()
-        for task in tasks:
+        await cancel_and_wait(stopper, *tasks)
+
+
+async def cancel_and_wait(*tasks: asyncio.Future[Any] | None) -> None:
+    """Cancel the tasks (None ones skipped) and return once every one has ended.
+
+    Python 3.11's asyncio.wait_for, under every nats-py request, drops a cancellation that lands in
+    the same loop turn as the answer it was waiting for (python/cpython#86296, fixed in 3.12), and
+    the task runs on as if never cancelled. One still running after PATIENCE_S is cancelled again.
+    An exception a task ends with while being cancelled is logged, not raised: the caller is leaving.
+    """
+    pending = {task for task in tasks if task is not None}
+    while pending:
+        for task in pending:
             task.cancel()
-        await asyncio.wait(tasks)
+        done, pending = await asyncio.wait(pending, timeout=PATIENCE_S)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("%s failed while stopping", task, exc_info=task.exception())

@@ -130,6 +130,31 @@ def thirds(values: list[float]) -> tuple[float, float, float | None]:
     return round(first, 1), round(last, 1), round(100 * (last - first) / first, 1) if first else None
 
 
+class LagWatch:
+    """The largest projection lag seen while a fault lasts, polled.
+
+    It ends by an event rather than by cancellation: a cancel landing as a nats-py request is
+    answered is lost on Python 3.11 (see hiscrm.parts.cancel_and_wait), and the poll would never end.
+    """
+
+    def __init__(self, soak: Soak) -> None:
+        self._over = asyncio.Event()
+        self._task = asyncio.create_task(self._watch(soak))
+
+    async def _watch(self, soak: Soak) -> int:
+        peak = 0
+        while not self._over.is_set():
+            now = await soak.projection()
+            peak = max(peak, now[0] - now[1]) if now else peak
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._over.wait(), POLL_S)
+        return peak
+
+    async def peak(self) -> int:
+        self._over.set()
+        return await self._task
+
+
 class Soak:
     def __init__(self, plan: Plan, root: Path) -> None:
         self.plan = plan
@@ -295,7 +320,7 @@ class Soak:
         moving = [a for a, w in self.tally.holder.items() if w == victim]
         fault = Fault("worker killed (SIGKILL of its process tree)", self.elapsed(), victim)
         started, started_ms = time.monotonic(), int(time.time() * 1000)
-        watching = asyncio.create_task(self.peak_lag())
+        watching = LagWatch(self)
         self.killed.add(victim)
         await self.children.kill(victim)
         f = fault.figures
@@ -316,7 +341,7 @@ class Soak:
             f"broker node restarted (SIGKILL, {NODE_DOWN_S:g} s down): the stream leader", self.elapsed(), victim
         )
         started = time.monotonic()
-        watching = asyncio.create_task(self.peak_lag())
+        watching = LagWatch(self)
         await self.cluster.crash_and_restart(victim, NODE_DOWN_S)
         fault.figures["node_back_s"] = round(time.monotonic() - started, 1)
 
@@ -332,21 +357,9 @@ class Soak:
         await self.lag_after(fault, watching)
         return fault
 
-    async def peak_lag(self) -> int:
-        """The largest projection lag seen until cancelled (the fault is over), polled."""
-        peak = 0
-        try:
-            while True:
-                now = await self.projection()
-                peak = max(peak, now[0] - now[1]) if now else peak
-                await asyncio.sleep(POLL_S)
-        except asyncio.CancelledError:
-            return peak
-
-    async def lag_after(self, fault: Fault, watching: asyncio.Task[int]) -> None:
+    async def lag_after(self, fault: Fault, watching: LagWatch) -> None:
         """Recovered: once the fault is over, the projector applied every fact the stream held then."""
-        watching.cancel()
-        fault.figures["lag_peak"] = await watching
+        fault.figures["lag_peak"] = await watching.peak()
         answers: list[tuple[int, int]] = []
 
         async def answered() -> bool:

@@ -4,12 +4,12 @@ logins and their QR codes, crawl passes, workers gone offline. One ordered pass,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from dataclasses import dataclass
 
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
+from hiscrm.parts import cancel_and_wait
 from hiscrm.store import reader
 from hiscrm.store.connection import HiscrmClient
 
@@ -41,10 +41,7 @@ class Tally:
         self._task = asyncio.create_task(self._follow(nc))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _follow(self, nc: HiscrmClient) -> None:
         async for raw in reader.read_raw(nc, follow=True):

@@ -16,6 +16,7 @@ from nats.aio.client import Client
 
 from hiscrm.config import Settings, add_common_arguments, settings_from
 from hiscrm.errors import HiscrmError
+from hiscrm.parts import cancel_and_wait
 from hiscrm.store.auth import read_credentials
 from hiscrm.store.connection import connect
 
@@ -76,9 +77,7 @@ async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
         stopper.cancel()
     if task.done():
         return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     return None
 
 

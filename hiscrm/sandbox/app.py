@@ -10,6 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from hiscrm.parts import cancel_and_wait
 from hiscrm.sandbox import control, douyin_api, im, images, pages, passport
 from hiscrm.sandbox.metering import RequestMeter
 from hiscrm.sandbox.state import World
@@ -26,10 +27,7 @@ def create_app(world: World, *, state_path: Path | None = None, traffic: bool = 
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
             if state_path is not None:
                 world.save(state_path)
 

@@ -21,6 +21,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from hiscrm.facts.catalogue import AccountBlocked, AccountSessionExpired
 from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
+from hiscrm.parts import cancel_and_wait
 from hiscrm.platforms.base import Blocked, Platform, PlatformError, PlatformTrouble
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.connection import HiscrmClient
@@ -86,11 +87,7 @@ class AccountRunner:
         self._task = asyncio.create_task(self._run(), name=f"account {self.account_id}")
 
     async def stop(self) -> None:
-        for task in (self._login, *self._sends.values(), self._task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(self._login, *self._sends.values(), self._task)
         await self._close_context()
 
     def update(self, config: AccountConfig) -> None:

@@ -29,6 +29,7 @@ from hiscrm.facts.catalogue import (
 )
 from hiscrm.facts.codec import Recorded, new_id
 from hiscrm.facts.subjects import aggregate_filter, aggregate_type_filter
+from hiscrm.parts import cancel_and_wait
 from hiscrm.sandbox import qr
 from hiscrm.sandbox.model import Invalid, NotFound
 from hiscrm.sandbox.state import World
@@ -111,9 +112,7 @@ async def run_demo(nc: HiscrmClient, keys: KeyStore, world: World, stop: asyncio
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
     finally:
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower
+        await cancel_and_wait(follower)
 
 
 async def _follow(nc: HiscrmClient, state: _DemoAccount) -> None:
