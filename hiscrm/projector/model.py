@@ -82,7 +82,7 @@ class Tx:
         self.dbs = dbs
 
     def get(self, table: str, k: bytes, type_: type[T] | Any = Any) -> T | None:
-        raw = self.txn.get(k, db=self.dbs[table])
+        raw = self.txn.get(k, None, self.dbs[table])
         return None if raw is None else decoder(type_).decode(raw)
 
     def put(self, table: str, k: bytes, value: Any) -> None:
@@ -92,7 +92,7 @@ class Tx:
         self.txn.delete(k, db=self.dbs[table])
 
     def exists(self, table: str, k: bytes) -> bool:
-        return self.txn.get(k, db=self.dbs[table]) is not None
+        return self.txn.get(k, None, self.dbs[table]) is not None
 
     def scan(self, table: str, prefix: bytes = b"", type_: type[T] | Any = Any) -> Iterator[tuple[bytes, T]]:
         dec = decoder(type_)
@@ -142,7 +142,7 @@ class BatchTx(Tx):
     def get(self, table: str, k: bytes, type_: type[T] | Any = Any) -> T | None:
         value = self.pending[table].get(k, _ABSENT)
         if value is _ABSENT:
-            raw = self.txn.get(k, db=self.dbs[table])
+            raw = self.txn.get(k, None, self.dbs[table])
             if raw is None:
                 return None
             return (_decoders.get(type_) or decoder(type_)).decode(raw)  # type: ignore[no-any-return]
@@ -157,7 +157,7 @@ class BatchTx(Tx):
     def exists(self, table: str, k: bytes) -> bool:
         value = self.pending[table].get(k, _ABSENT)
         if value is _ABSENT:
-            return self.txn.get(k, db=self.dbs[table]) is not None
+            return self.txn.get(k, None, self.dbs[table]) is not None
         return value is not _DELETED
 
     def scan(self, table: str, prefix: bytes = b"", type_: type[T] | Any = Any) -> Iterator[tuple[bytes, T]]:

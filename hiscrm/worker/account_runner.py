@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import nats.errors
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
@@ -25,7 +26,7 @@ from hiscrm.parts import cancel_and_wait
 from hiscrm.platforms.base import Blocked, Platform, PlatformError, PlatformTrouble
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.connection import HiscrmClient
-from hiscrm.store.event_store import EventStore
+from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.worker import login_flow, reply_flow
 from hiscrm.worker.browser import Chromium
 from hiscrm.worker.credentials import Credentials
@@ -43,6 +44,13 @@ INDEX_FILE = "seen.idx"
 class Timing:
     backoff_base_s: float = 60.0
     backoff_cap_s: float = 3600.0
+    # The broker failing (a node restarting, a leader moving) is not the account's trouble: retried soon.
+    broker_retry_base_s: float = 2.0
+    broker_retry_cap_s: float = 30.0
+
+
+# What a pass meets when the broker, not the platform, failed it.
+BROKER_FAILURES = (AppendError, nats.errors.Error)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class AccountRunner:
         self.platform = deps.platforms[config.platform]
         self.credentials = Credentials(deps.keys, deps.account_dir(self.account_id), self.account_id)
         self.backoff = Backoff(deps.timing.backoff_base_s, deps.timing.backoff_cap_s)
+        self.broker_backoff = Backoff(deps.timing.broker_retry_base_s, deps.timing.broker_retry_cap_s)
         self.lock = asyncio.Lock()
         self.ready = asyncio.Event()  # the dedupe index is loaded and caught up
         self._wake = asyncio.Event()
@@ -155,7 +164,7 @@ class AccountRunner:
                     index.cursor = {}  # someone else observed for this account meanwhile: read everything once
                 return index
             except Exception:
-                delay = self.backoff.next_delay()
+                delay = self.broker_backoff.next_delay()
                 log.exception("%s: cannot read the account's facts; retrying in %.0f s", self.account_id, delay)
                 await asyncio.sleep(delay)
 
@@ -183,12 +192,17 @@ class AccountRunner:
             delay = self.backoff.next_delay()
             log.warning("%s: pass failed (%s); next try in %.0f s", self.account_id, exc, delay)
             return delay
+        except BROKER_FAILURES as exc:
+            # What the stream acknowledged is kept; the rest is still new to the index and comes again.
+            delay = self.broker_backoff.next_delay()
+            log.warning("%s: pass cut short by the broker (%r); next try in %.1f s", self.account_id, exc, delay)
+            return delay
         except Exception:
-            # A broker hiccup, a browser crash: retried later, never in a loop.
+            # A browser crash or anything unforeseen: retried later, never in a loop.
             delay = self.backoff.next_delay()
             log.exception("%s: pass failed; next try in %.0f s", self.account_id, delay)
             return delay
-        self.backoff.reset()
+        self.broker_backoff.reset()
         self._end_episode()
         return jittered(self.config.monitor_interval)
 
