@@ -3,9 +3,11 @@ nothing, idle connections get keep-alives, and the stream ends when the server s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,3 +75,52 @@ def test_resume_after_a_dropped_connection_misses_and_repeats_nothing(tmp_path: 
                 pass
             assert time.monotonic() - ended < 5
         assert live.server_done.wait(5)
+
+
+def _events(lines: Iterator[str], until_seq: int, timeout: float = 10) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each event up to and including `until_seq`."""
+    out, name, deadline = [], "", time.monotonic() + timeout
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            data = json.loads(line[6:])
+            out.append((name, data))
+            if data["seq"] >= until_seq:
+                return out
+        assert time.monotonic() < deadline, out
+    raise AssertionError(f"stream ended after {out}")
+
+
+def test_an_admin_sees_the_fleet_without_its_secrets_and_an_im_token_only_the_inbox(tmp_path: Path) -> None:
+    profile = c.Profile(uid="100", nickname="Shop", unique_id="shop")
+    fleet = (
+        c.WorkerRegistered(worker_id="w1", platforms=["douyin"], max_accounts=5),
+        c.AccountAssigned(account_id="shop1", worker_id="w1"),
+        c.LoginSucceeded(login_id="L1", account_id="shop1", profile=profile, sealed_credentials="c2VjcmV0"),
+        c.AccountSessionExpired(account_id="shop1", worker_id="w1"),
+    )
+    with live_stack(tmp_path, _seed) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        streams = {
+            role: client.stream("GET", "/api/im/events?heartbeat_s=0.2", headers={"Authorization": f"Bearer {tok}"})
+            for role, tok in (("admin", live.admin), ("im", live.im))
+        }
+        opened = {role: s.__enter__() for role, s in streams.items()}
+        try:
+            time.sleep(0.3)
+            last = _append(live, *fleet, comment("shop1", "c1", t=1))[-1]
+            got = {role: _events(r.iter_lines(), last) for role, r in opened.items()}
+        finally:
+            for s in streams.values():
+                s.__exit__(None, None, None)
+    names = {role: [name for name, _ in events] for role, events in got.items()}
+    assert names["admin"] == [
+        "worker.registered",
+        "account.assigned",
+        "login.succeeded",
+        "account.session_expired",
+        "inbox.comment_observed",
+    ]
+    assert names["im"] == ["account.session_expired", "inbox.comment_observed"]
+    login = got["admin"][2][1]["data"]
+    assert login["profile"]["unique_id"] == "shop" and "sealed_credentials" not in login

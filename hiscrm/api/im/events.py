@@ -1,4 +1,5 @@
-"""/api/im/events: Server-Sent Events of new messages, comments, notifications and status changes.
+"""/api/im/events: Server-Sent Events of new messages, comments, notifications and status changes
+(and, for an admin token that sees every account, of workers, accounts and logins).
 
 Each event's id is the fact's stream sequence, so a client that reconnects with `Last-Event-ID`
 (header, or `last_event_id` in the query) resumes right after the last event it got: nothing is
@@ -23,7 +24,7 @@ from hiscrm.api.im.common import MAX_SEQ, Id, im_router, sees, visible_account, 
 from hiscrm.api.routing import Call
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded, to_json_line
-from hiscrm.facts.subjects import aggregate_filter, event_type_filter
+from hiscrm.facts.subjects import aggregate_filter, aggregate_type_filter, event_type_filter
 from hiscrm.store.feed import Feed
 from hiscrm.store.reader import decode_raw, stream_head
 
@@ -40,6 +41,11 @@ INBOX_EVENTS = (
 ACCOUNT_EVENTS = (c.AccountSessionExpired, c.AccountBlocked)
 REPLY_EVENTS = (c.ReplySent, c.ReplyFailed)
 LIVE = frozenset(cls.type_name() for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS, *REPLY_EVENTS))
+# An admin token that sees every account is also told about the fleet (workers, accounts, logins):
+# the console's pages then change as it happens instead of polling.
+FLEET_AGGREGATES = ("worker", "account", "login")
+# Sealed secrets stay out of the feed, as out of every other answer of the API.
+SECRET_FIELDS = ("sealed_key", "sealed_credentials")
 _encoder = msgspec.json.Encoder()
 
 
@@ -53,9 +59,16 @@ class EventsQuery(msgspec.Struct, kw_only=True):
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 15.0
 
 
-def subjects(accounts: list[str] | None) -> list[str]:
-    """Filter subjects for these accounts (None: all). Reply facts are keyed by reply, so they are filtered after."""
+def subjects(accounts: list[str] | None, fleet: bool = False) -> list[str]:
+    """Filter subjects for these accounts (None: all), and the whole fleet's facts with `fleet`.
+
+    Reply facts are keyed by reply, so they are filtered after. The filters must not overlap (the
+    server refuses that), so the fleet's aggregates replace the account events they include.
+    """
     replies = [event_type_filter(cls.aggregate, cls.event) for cls in REPLY_EVENTS]
+    if accounts is None and fleet:
+        inbox = [event_type_filter(cls.aggregate, cls.event) for cls in INBOX_EVENTS]
+        return [*(aggregate_type_filter(a) for a in FLEET_AGGREGATES), *inbox, *replies]
     if accounts is None:
         return [*(event_type_filter(cls.aggregate, cls.event) for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS)), *replies]
     per_account = [aggregate_filter(aggregate, a) for a in accounts for aggregate in ("inbox", "account")]
@@ -63,7 +76,10 @@ def subjects(accounts: list[str] | None) -> list[str]:
 
 
 def frame(rec: Recorded) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (rec.seq, rec.type_name.encode(), _encoder.encode(to_json_line(rec)))
+    line = to_json_line(rec)
+    for name in SECRET_FIELDS:
+        line["data"].pop(name, None)
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (rec.seq, rec.type_name.encode(), _encoder.encode(line))
 
 
 def _resume_after(call: Call, q: EventsQuery) -> int | None:
@@ -87,14 +103,17 @@ async def events(call: Call) -> StreamingResponse:
             scope = [row.account_id for row in visible_accounts(call, tx)]
         else:
             scope = None
+    fleet = scope is None and (call.token is None or call.token.role == "admin")
     after = _resume_after(call, q)
     nc = call.services.nc
     if after is None:
         after = await stream_head(nc)
     # An account that no filter can name yet (limited token, no accounts) gets keep-alives only.
-    feed = await Feed.open(nc, subject=subjects(scope), from_seq=after + 1) if scope != [] else None
+    feed = await Feed.open(nc, subject=subjects(scope, fleet), from_seq=after + 1) if scope != [] else None
 
     def keep(rec: Recorded) -> bool:
+        if fleet and rec.fact.aggregate in FLEET_AGGREGATES:
+            return True
         account_id = getattr(rec.fact, "account_id", None)
         if rec.type_name not in LIVE or account_id is None:
             return False

@@ -142,6 +142,6 @@ export async function mount(root) {
     ),
     h("section", { class: "panel" }, list),
   );
-  // Logins and assignments are not on the feed (it carries inbox facts and session trouble): poll every 5 s too.
-  return keepFresh(refresh, ["account", "login", "worker"], { quietMs: 5000 });
+  // Logins, assignments and workers come on the feed; the quiet poll keeps "last crawl" times true.
+  return keepFresh(refresh, ["account", "login", "worker"]);
 }

@@ -133,6 +133,6 @@ export async function mount(root) {
     );
   }
 
-  // The feed announces trouble and inbox facts; worker and login changes are not on it, hence the 5 s poll.
+  // Every fact refreshes it; the 5 s poll is for what is not a fact: worker memory and projection lag.
   return keepFresh(refresh, [], { minMs: 1500, quietMs: 5000 });
 }

@@ -67,7 +67,7 @@ async function list(root) {
     h("div", { class: "row spread" }, h("h1", {}, "Workers"), h("button", { type: "button", class: "primary", onclick: () => startNew(refresh) }, "Start a local worker")),
     h("section", { class: "panel" }, body),
   );
-  // Worker facts are not on the feed: poll.
+  // Worker facts refresh it; the 5 s poll is for memory and last-seen times, which come from presence.
   return keepFresh(refresh, ["worker"], { quietMs: 5000 });
 }
 
