@@ -12,6 +12,7 @@ import pytest
 
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
+from hiscrm.store.auth import AuthSetup
 from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import connect
 from hiscrm.store.event_store import EventStore
@@ -20,8 +21,14 @@ STREAMS_DIR = REPO_ROOT / "streams"
 
 
 @pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
-    b = EmbeddedBroker(tmp_path / "data", free_port())
+def nats_auth() -> AuthSetup | None:
+    """The broker's users; None runs it open. A test package that checks permissions overrides this."""
+    return None
+
+
+@pytest.fixture
+async def broker(tmp_path: Path, nats_auth: AuthSetup | None) -> AsyncIterator[EmbeddedBroker]:
+    b = EmbeddedBroker(tmp_path / "data", free_port(), auth=nats_auth)
     await b.start()
     try:
         yield b
@@ -30,8 +37,9 @@ async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
 
 
 @pytest.fixture
-async def nc(broker: EmbeddedBroker):  # type: ignore[no-untyped-def]
-    client = await connect([broker.url], "test")
+async def nc(broker: EmbeddedBroker, nats_auth: AuthSetup | None):  # type: ignore[no-untyped-def]
+    """The test's own connection: the admin user when the broker has users."""
+    client = await connect([broker.url], "test", credentials=nats_auth.role("admin") if nats_auth else None)
     await streams.apply(client, STREAMS_DIR)
     try:
         yield client

@@ -25,12 +25,9 @@ def stand_in_command(*extra: str) -> list[str]:
 class Api:
     client: httpx.AsyncClient
     services: Services
+    store: EventStore  # the test's own, as the admin user: what workers and the coordinator would append
     admin: str
     im: str
-
-    @property
-    def store(self) -> EventStore:
-        return self.services.store
 
     @property
     def local(self) -> LocalWorkers:

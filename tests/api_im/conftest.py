@@ -15,3 +15,4 @@ _api_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_api_conftest)
 
 api = _api_conftest.api
+nats_auth = _api_conftest.nats_auth

@@ -5,11 +5,10 @@ on an event loop in a thread of its own."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,11 @@ from hiscrm.api.services import Services
 from hiscrm.config import REPO_ROOT, Settings
 from hiscrm.projector.runner import Projector
 from hiscrm.store import streams
-from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.auth import ensure_auth
+from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import connect
+from hiscrm.store.event_store import EventStore
 from projections import MODELS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -36,6 +31,7 @@ class Live:
     im: str
     loop: asyncio.AbstractEventLoop
     services: Services
+    store: EventStore  # the test's own, as the admin user: what workers would append
     server_done: threading.Event
     stop: asyncio.Event
 
@@ -54,17 +50,23 @@ def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = N
     started, done = threading.Event(), threading.Event()
 
     async def main() -> None:
-        broker = EmbeddedBroker(tmp / "nats", free_port())
+        # Each part as its own NATS user, as under `hiscrm up`: the routes also check the api user's allow list.
+        auth = ensure_auth(tmp / "nats-users")
+        broker = EmbeddedBroker(tmp / "nats", free_port(), auth=auth)
         await broker.start()
-        nc = await connect([broker.url], "im-tests")
+        nc, api_nc, projector_nc = [
+            await connect([broker.url], f"im-tests-{role}", credentials=auth.role(role))
+            for role in ("admin", "api", "projector")
+        ]
         stop = asyncio.Event()
         try:
             await streams.apply(nc, REPO_ROOT / "streams")
             settings = Settings(data_dir=tmp / "var", nats_urls=(broker.url,))
-            app, services, tokens = build(settings, nc)
-            projector = asyncio.create_task(Projector(nc, settings.read_models_dir, MODELS).run(stop))
+            app, services, tokens = build(settings, api_nc)
+            projector = asyncio.create_task(Projector(projector_nc, settings.read_models_dir, MODELS).run(stop))
+            store = EventStore(nc)
             if seed is not None:
-                await seed(services)
+                await seed(replace(services, nc=nc, store=store))
             port = free_port()
             server = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
             await asyncio.sleep(0.3)
@@ -75,6 +77,7 @@ def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = N
                     tokens.first("im").token,
                     asyncio.get_running_loop(),
                     services,
+                    store,
                     done,
                     stop,
                 ),
@@ -86,7 +89,8 @@ def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = N
             services.models.close()
         finally:
             stop.set()
-            await nc.close()
+            for client in (nc, api_nc, projector_nc):
+                await client.close()
             await broker.stop()
             started.set()
 

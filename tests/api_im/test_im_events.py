@@ -24,7 +24,7 @@ async def _seed(services: Services) -> None:
 
 def _append(live: Live, *facts: c.Fact) -> list[int]:
     async def go() -> list[int]:
-        return [d.seq for d in await live.services.store.append_many(facts)]
+        return [d.seq for d in await live.store.append_many(facts)]
 
     return live.run(go())
 
