@@ -65,9 +65,11 @@ def key(*parts: str | bytes) -> bytes:
     try:
         if last.__class__ is str:
             return _SEP_TEXT.join(parts).encode()  # type: ignore[arg-type]
-        if len(parts) > 1:
+        if len(parts) == 2:
+            return parts[0].encode() + SEP + last  # type: ignore[union-attr, operator]
+        if len(parts) > 2:
             return _SEP_TEXT.join(parts[:-1]).encode() + SEP + last  # type: ignore[arg-type, operator]
-    except TypeError:
+    except (TypeError, AttributeError):
         pass  # a byte part before the last one
     return SEP.join([p.encode() if p.__class__ is str else p for p in parts])  # type: ignore[union-attr]
 
@@ -180,8 +182,8 @@ class BatchTx(Tx):
                 txn.delete(k, db=db)
                 del pending[k]
         encode = _encoder.encode
-        # Keys are unique, so sorting the pairs never compares values.
-        puts = [(k, encode(value)) for k, value in sorted(pending.items())]
+        # Sorted keys make LMDB's inserts sequential; sorting the keys alone is faster than sorting pairs.
+        puts = [(k, encode(pending[k])) for k in sorted(pending)]
         pending.clear()
         if puts:
             with txn.cursor(db=db) as cur:
