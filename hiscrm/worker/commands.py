@@ -21,6 +21,7 @@ from nats.js.api import ConsumerConfig
 from hiscrm.facts.messages import COMMAND_TYPES
 from hiscrm.facts.subjects import COMMANDS_STREAM, worker_commands, worker_token
 from hiscrm.worker.handler import Command
+from hiscrm.worker.pacing import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class CommandConsumer:
             stream=COMMANDS_STREAM,
             config=ConsumerConfig(ack_wait=ACK_WAIT_S, max_deliver=MAX_DELIVER),
         )
-        outage_s = 0.0
+        outage = Backoff(OUTAGE_RETRY_S, OUTAGE_RETRY_MAX_S)
         try:
             while True:
                 try:
@@ -64,11 +65,11 @@ class CommandConsumer:
                 except NatsError as exc:
                     # A broker node restarting or the stream's leader moving: the consumer is back once
                     # the cluster is, so wait and fetch again rather than take the whole worker down.
-                    outage_s = min(max(outage_s * 2, OUTAGE_RETRY_S), OUTAGE_RETRY_MAX_S)
-                    log.warning("commands of %s unavailable (%r); retrying in %.1f s", self.worker_id, exc, outage_s)
-                    await asyncio.sleep(outage_s)
+                    delay = outage.next_delay()
+                    log.warning("commands of %s unavailable (%r); retrying in %.1f s", self.worker_id, exc, delay)
+                    await asyncio.sleep(delay)
                     continue
-                outage_s = 0.0
+                outage.reset()
                 for msg in msgs:
                     await self._handle(msg)
         finally:
