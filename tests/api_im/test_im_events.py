@@ -124,3 +124,19 @@ def test_an_admin_sees_the_fleet_without_its_secrets_and_an_im_token_only_the_in
     assert names["im"] == ["account.session_expired", "inbox.comment_observed"]
     login = got["admin"][2][1]["data"]
     assert login["profile"]["unique_id"] == "shop" and "sealed_credentials" not in login
+
+
+def test_an_event_arrives_on_an_open_feed_before_any_keep_alive(tmp_path: Path) -> None:
+    """With a long heartbeat, each appended item is written when the feed delivers it, not at the next keep-alive.
+
+    The feed was once held back a whole heartbeat whenever it was idle (an empty `Feed` is falsy).
+    """
+    with live_stack(tmp_path, _seed) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {live.im}"}
+        with client.stream("GET", "/api/im/events?heartbeat_s=30", headers=headers) as feed:
+            lines = feed.iter_lines()
+            assert next(lines).startswith("retry:")  # the consumer exists once the answer has begun
+            for t in (1, 2):
+                (seq,) = _append(live, comment("shop1", f"c{t}", t=t))
+                seen, keepalives = _read(lines, seq, timeout=60)
+                assert (seen, keepalives) == ([seq], 0)

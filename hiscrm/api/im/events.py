@@ -4,7 +4,8 @@
 Each event's id is the fact's stream sequence, so a client that reconnects with `Last-Event-ID`
 (header, or `last_event_id` in the query) resumes right after the last event it got: nothing is
 missed or repeated, however long it was away. Without one, the feed starts at the stream's head.
-A comment line every `heartbeat_s` keeps proxies from closing an idle connection. The stream ends
+Each event is written as soon as the feed delivers it; a comment line after `heartbeat_s` without
+anything written keeps proxies from closing an idle connection. The stream ends
 when the client goes away or the server shuts down (`app.state.stopping`).
 """
 
@@ -130,11 +131,16 @@ async def _stream(
     feed: Feed | None, keep: Callable[[Recorded], bool], heartbeat_s: float, stopping: asyncio.Event
 ) -> AsyncIterator[bytes]:
     stop = asyncio.ensure_future(stopping.wait())
+    loop = asyncio.get_running_loop()
     try:
         yield b"retry: 1000\n\n"
+        wrote = loop.time()
         while not stopping.is_set():
+            # Whichever comes first: the feed's next deliveries or the moment the client has heard nothing
+            # for a whole heartbeat. (`Feed` has a length, so an idle feed is falsy: test for None.)
+            quiet = max(0.0, wrote + heartbeat_s - loop.time())
             waiting = asyncio.ensure_future(
-                feed.batch(1000, timeout=heartbeat_s) if feed else asyncio.sleep(heartbeat_s)
+                feed.batch(1000, timeout=quiet) if feed is not None else asyncio.sleep(quiet)
             )
             await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
             if not waiting.done():
@@ -144,8 +150,10 @@ async def _stream(
             frames = [frame(rec) for raw in batch if isinstance(rec := decode_raw(raw), Recorded) and keep(rec)]
             if frames:
                 yield b"".join(frames)
-            elif not batch:
+                wrote = loop.time()
+            elif loop.time() - wrote >= heartbeat_s:
                 yield b": keep-alive\n\n"
+                wrote = loop.time()
     finally:
         stop.cancel()
         if feed is not None:
