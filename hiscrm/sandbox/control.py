@@ -1,5 +1,10 @@
 """The `/__sandbox/` control API that tests, the demo and benchmarks drive the world with. JSON in and out;
 errors are 4xx with {"error": "..."}. Every endpoint is listed in docs/sandbox.md.
+
+It has no authentication, so it is guarded against the two ways a web page in a local browser could
+reach it: a changing request must be JSON (which a cross-origin page cannot send without a CORS
+preflight this app never grants), and the Host header must name this server (which a DNS-rebound
+name does not). It takes no file paths from requests.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -135,16 +141,47 @@ class NewMessage(AccountRef, kw_only=True):
     created_ms: int | None = None
 
 
-class SaveTo(Body, kw_only=True):
-    path: str | None = None
+class Save(Body, kw_only=True):
+    """Empty: the world is saved only to the sandbox's own --state file, never to a path a caller names."""
 
 
 B = TypeVar("B", bound=Body)
 Endpoint = Callable[[Request], Awaitable[Any]]
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def host_refusal(request: Request) -> str | None:
+    """Why the Host header does not name this server, or None when it does. A loopback server answers
+    to every loopback name, at its own port only."""
+    server = request.scope.get("server")
+    if not server:
+        return None  # no socket address to compare with (a unix socket)
+    default_port = 443 if request.url.scheme == "https" else 80
+    bound_host, bound_port = str(server[0]), server[1] or default_port
+    header = request.headers.get("host", "")
+    try:
+        named = urlsplit(f"//{header}")
+        name, port = named.hostname, named.port or default_port
+    except ValueError:  # a port that is not a number
+        name, port = None, None
+    allowed = {bound_host, *LOOPBACK_NAMES} if bound_host in LOOPBACK_NAMES else {bound_host}
+    if name in allowed and port == bound_port:
+        return None
+    return f"Host {header!r} is not this sandbox's address ({bound_host}:{bound_port})"
+
+
 def endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
+        refusal = host_refusal(request)
+        if refusal is not None:
+            return json({"error": refusal}, 403)
+        if request.method not in SAFE_METHODS:
+            media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if media_type != "application/json":
+                return json({"error": "the control API accepts only Content-Type: application/json"}, 415)
         try:
             result = await handler(request)
         except ValueError as exc:  # bad JSON, wrong fields (msgspec errors are ValueErrors), impossible change
@@ -435,10 +472,11 @@ async def reset_requests(request: Request) -> Any:
 @endpoint
 async def save(request: Request) -> Any:
     world = world_of(request)
-    target = (await body(request, SaveTo)).path or request.app.state.state_path
-    if not target:
-        raise Invalid("no path given and the sandbox was started without --state")
-    size = await anyio.to_thread.run_sync(write_atomically, Path(target), world.encode())
+    await body(request, Save)
+    target: Path | None = request.app.state.state_path
+    if target is None:
+        raise Invalid("the sandbox was started without --state, so there is nowhere to save")
+    size = await anyio.to_thread.run_sync(write_atomically, target, world.encode())
     return {"path": str(target), "bytes": size}
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from hiscrm.sandbox.app import create_app
+from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
 from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
@@ -83,11 +85,11 @@ async def test_risk_control_empties_apis_and_shows_verification(client: httpx.As
 
 async def test_requests_are_counted_per_account_and_path(client: httpx.AsyncClient, login) -> None:
     await login(KITCHEN)
-    await client.post("/__sandbox/requests/reset")
+    await client.post("/__sandbox/requests/reset", json={})
     for _ in range(3):
         await client.get("/web/api/media/user/info/")
     await client.get("/aweme/v1/web/notice/")
-    await client.post(f"/__sandbox/accounts/{KITCHEN}/sessions/expire")
+    await client.post(f"/__sandbox/accounts/{KITCHEN}/sessions/expire", json={})
     await client.get("/web/api/media/user/info/")  # a dead cookie still counts for its account
     client.cookies.clear()
     await client.get("/web/api/media/user/info/")
@@ -103,7 +105,7 @@ async def test_requests_are_counted_per_account_and_path(client: httpx.AsyncClie
     only = (await client.get("/__sandbox/requests", params={"path": "/aweme/v1/web/notice/"})).json()
     assert only["total"] == 1
 
-    assert (await client.post("/__sandbox/requests/reset")).json()["total"] == 0
+    assert (await client.post("/__sandbox/requests/reset", json={})).json()["total"] == 0
     assert (await client.get("/__sandbox/requests")).json() == {"requests": [], "total": 0}
 
 
@@ -133,18 +135,71 @@ async def test_traffic_adds_comments_and_messages_at_the_set_rate(client: httpx.
     assert negative.status_code == 400
 
 
-async def test_save_and_load_keep_the_world_and_its_sessions(
-    client: httpx.AsyncClient, login, world: World, tmp_path: Path
-) -> None:
-    await login(KITCHEN)
+async def test_save_and_load_keep_the_world_and_its_sessions(world: World, tmp_path: Path) -> None:
     target = tmp_path / "state" / "sandbox.json"
-    saved = (await client.post("/__sandbox/save", json={"path": str(target)})).json()
-    assert saved["bytes"] == target.stat().st_size > 10_000
-    loaded = World.load(target)
-    assert loaded.encode() == world.encode()
-    assert loaded.session(client.cookies["sessionid"]).uid == KITCHEN
-    assert [w.aweme_id for w in loaded.newest_works(KITCHEN)] == [w.aweme_id for w in world.newest_works(KITCHEN)]
-    assert (await client.post("/__sandbox/save", json={})).status_code == 400  # no --state to default to
+    app = create_app(world, state_path=target, traffic=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as client:
+        token = (await client.get("/passport/web/get_qrcode/")).json()["data"]["token"]
+        await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": token})
+        await client.get("/passport/web/check_qrconnect/", params={"token": token})
+        saved = (await client.post("/__sandbox/save", json={})).json()
+        assert saved == {"path": str(target), "bytes": target.stat().st_size}
+        assert saved["bytes"] > 10_000
+        loaded = World.load(target)
+        assert loaded.encode() == world.encode()
+        assert loaded.session(client.cookies["sessionid"]).uid == KITCHEN
+        assert [w.aweme_id for w in loaded.newest_works(KITCHEN)] == [w.aweme_id for w in world.newest_works(KITCHEN)]
+
+
+async def test_save_takes_no_path_from_the_request(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Finding 3 of issue 13: anyone who could reach the port could write any file as the service user."""
+    elsewhere = tmp_path / "chosen-by-the-caller.json"
+    refused = await client.post("/__sandbox/save", json={"path": str(elsewhere)})
+    assert refused.status_code == 400 and "path" in refused.json()["error"]
+    assert not elsewhere.exists()
+    nowhere = await client.post("/__sandbox/save", json={})  # this sandbox has no --state
+    assert nowhere.status_code == 400 and "--state" in nowhere.json()["error"]
+
+
+async def test_changes_must_be_json(client: httpx.AsyncClient) -> None:
+    """A page in a local browser can post text/plain or a form cross-origin without a preflight; not JSON."""
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None):
+        headers = {"content-type": content_type} if content_type else {}
+        answer = await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", content=b'{"on": true}', headers=headers)
+        assert answer.status_code == 415, (content_type, answer.text)
+        assert "application/json" in answer.json()["error"]
+    assert (await client.get(f"/__sandbox/accounts/{KITCHEN}")).json()["risk_control"] is False
+    charset = {"content-type": "application/json; charset=utf-8"}
+    switched = await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", content=b'{"on": true}', headers=charset)
+    assert switched.status_code == 200 and switched.json()["risk_control"] is True
+
+
+async def test_the_control_api_answers_only_to_its_own_address(world: World) -> None:
+    """A DNS-rebound name (evil.example resolving to 127.0.0.1) reaches the socket but not the control API."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for _ in range(100):
+                try:
+                    await http.get("/__sandbox/settings")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+                answer = await http.get("/__sandbox/accounts", headers={"host": host})
+                assert answer.status_code == 200, (host, answer.text)
+            for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", "localhost:x", ""):
+                for method in ("GET", "POST"):
+                    answer = await http.request(method, "/__sandbox/accounts", json={}, headers={"host": host})
+                    assert answer.status_code == 403, (host, method, answer.text)
+                    assert "Host" in answer.json()["error"]
+            assert [a["uid"] for a in (await http.get("/__sandbox/accounts")).json()] == [KITCHEN, RIDER]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
 
 
 def free_port() -> int:

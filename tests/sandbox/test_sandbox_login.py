@@ -155,7 +155,7 @@ async def test_logged_out_pages_redirect_and_apis_answer_8(client: httpx.AsyncCl
 async def test_expiring_sessions_logs_every_cookie_out(client: httpx.AsyncClient, login) -> None:
     await login(KITCHEN)
     assert (await client.get("/web/api/media/user/info/")).json()["status_code"] == 0
-    expired = await client.post("/__sandbox/accounts/linxiaoman.kitchen/sessions/expire")
+    expired = await client.post("/__sandbox/accounts/linxiaoman.kitchen/sessions/expire", json={})
     assert expired.json() == {"expired": 1}
     assert (await client.get("/web/api/media/user/info/")).json()["status_code"] == 8
     page = await client.get("/creator-micro/home", follow_redirects=False)
