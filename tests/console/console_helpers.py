@@ -38,6 +38,8 @@ class Up:
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A call to the sandbox's /__sandbox/ control API, as the platform's side of the world."""
+        if body is None and method != "GET":
+            body = {}  # the control API takes only JSON
         res = httpx.request(method, f"{self.sandbox}/__sandbox{path}", json=body, timeout=10)
         res.raise_for_status()
         return res.json()

@@ -60,6 +60,8 @@ class Sandbox:
     http: httpx.AsyncClient
 
     async def control(self, method: str, path: str, body: Any = None) -> Any:
+        if body is None and method != "GET":
+            body = {}  # the control API takes only JSON
         response = await self.http.request(method, "/__sandbox" + path, json=body)
         assert response.status_code < 300, response.text
         return response.json()
