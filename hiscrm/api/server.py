@@ -1,10 +1,16 @@
-"""Running the app under uvicorn inside our own event loop, so `hiscrm up` can run it beside the rest."""
+"""Running the app under uvicorn inside our own event loop, so `hiscrm up` can run it beside the rest.
+
+The loop is uvloop and the HTTP parser httptools where they are installed (uvicorn's "auto" picks
+httptools by itself); a platform without them runs on asyncio's loop and h11, only slower.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,6 +27,20 @@ from hiscrm.secrets.sealing import load_master_key
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import EventStore
 from projections import MODELS
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - platforms without uvloop (Windows)
+    uvloop = None  # type: ignore[assignment]
+
+T = TypeVar("T")
+
+
+def run_fast(main: Coroutine[Any, Any, T]) -> T:
+    """Run a serving command to the end on uvloop, or on asyncio's own loop where uvloop is missing."""
+    if uvloop is not None:
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def build(settings: Settings, nc: HiscrmClient) -> tuple[Starlette, Services, Tokens]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hiscrm.api.server import build, serve
+from hiscrm.api.server import build, run_fast, serve
 from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event
 
 
@@ -12,7 +12,7 @@ def register(sub: SubParsers) -> None:
     parser = command(sub, "api", "serve the IM API, admin API and console from the read models")
     parser.add_argument("--api-port", type=int, default=None, help="port (HISCRM_API_PORT, default 8080)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, run_loop=run_fast)
 
 
 async def run(args: argparse.Namespace) -> int:

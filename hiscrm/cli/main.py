@@ -50,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.func(args)
         if inspect.iscoroutine(result):
-            result = asyncio.run(result)
+            # Serving commands name a faster loop (uvloop) to run on; the rest use asyncio's own.
+            result = getattr(args, "run_loop", asyncio.run)(result)
         return int(result or 0)
     except HiscrmError as exc:
         print(f"hiscrm: error: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hiscrm.api.local_workers import WorkerSpec
 from hiscrm.api.server import build as build_api
+from hiscrm.api.server import run_fast
 from hiscrm.api.server import serve as serve_api
 from hiscrm.cli.runtime import SubParsers, command, settings, setup_logging, stop_event
 from hiscrm.coordinator.service import Coordinator, default_id
@@ -40,7 +41,7 @@ def register(sub: SubParsers) -> None:
     parser.add_argument("--worker-id", default="local-1", help="id of the browser worker up starts (default local-1)")
     parser.add_argument("--max-accounts", type=int, default=10, help="accounts that worker takes (default 10)")
     parser.add_argument("--no-worker", action="store_true", help="start no browser worker (run them elsewhere)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, run_loop=run_fast)
 
 
 async def run(args: argparse.Namespace) -> int:
