@@ -41,9 +41,13 @@ def test_subjects_have_the_designed_shape() -> None:
 def test_the_catalogue_names_every_fact_of_the_design() -> None:
     expected = {
         "worker": {"registered", "stopped", "went_offline"},
-        "account": {"created", "updated", "deleted", "assigned", "unassigned", "session_expired", "blocked"},
+        "account": {
+            "created", "updated", "deleted", "assigned", "unassigned", "session_expired", "blocked",
+            "logged_out", "crawl_requested", "pinned", "crawl_failed",
+        },
         "login": {
             "requested", "qrcode_ready", "qrcode_refreshed", "verification_required", "succeeded", "failed", "expired",
+            "sms_code_submitted", "sms_code_rejected",
         },
         "inbox": {
             "content_observed", "comment_observed", "conversation_observed", "message_observed",

@@ -55,6 +55,15 @@ class PassCounts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     notifications: int = 0
 
 
+class CrawlSwitches(msgspec.Struct, frozen=True, kw_only=True):
+    """What a crawl pass of the account reads; everything by default."""
+
+    works: bool = True
+    comments: bool = True
+    dms: bool = True
+    notifications: bool = True
+
+
 # --------------------------------------------------------------------------- worker
 
 
@@ -112,6 +121,7 @@ class AccountUpdated(_AccountFact, frozen=True, kw_only=True):
     platform_user_id: str | None = None
     proxy_id: str | None = None
     status: Literal["active", "disabled"] | None = None
+    crawl: CrawlSwitches | None = None
 
 
 class AccountDeleted(_AccountFact, frozen=True, kw_only=True):
@@ -145,6 +155,40 @@ class AccountBlocked(_AccountFact, frozen=True, kw_only=True):
     retry_after_s: int | None = None
 
 
+class AccountLoggedOut(_AccountFact, frozen=True, kw_only=True):
+    """The stored session is destroyed: the account stops crawling until a new login; its history stays."""
+
+    event: ClassVar[str] = "logged_out"
+    by: str | None = None
+
+
+class AccountCrawlRequested(_AccountFact, frozen=True, kw_only=True):
+    """An operator wants a pass now rather than at the next interval."""
+
+    event: ClassVar[str] = "crawl_requested"
+    by: str | None = None
+
+
+class AccountPinned(_AccountFact, frozen=True, kw_only=True):
+    """The account may run only on `worker_id` (None: anywhere again)."""
+
+    event: ClassVar[str] = "pinned"
+    worker_id: str | None = None
+    by: str | None = None
+
+
+class AccountCrawlFailed(_AccountFact, frozen=True, kw_only=True):
+    """A pass that failed, and why. The same failure again is counted (`consecutive`) by the worker and
+    appended again only now and then, so a pass failing every minute does not flood the stream."""
+
+    event: ClassVar[str] = "crawl_failed"
+    worker_id: str
+    reason: str
+    kind: str = "error"  # page_error | timeout | broker | error
+    consecutive: int = 1  # failed passes in a row on this worker, this one included
+    first_failed_at_ms: int | None = None  # when this run of identical failures began
+
+
 # --------------------------------------------------------------------------- login (id: login session)
 
 
@@ -160,6 +204,9 @@ class LoginRequested(_LoginFact, frozen=True, kw_only=True):
     expires_at_ms: int
     requested_by: str | None = None
     worker_id: str | None = None
+    method: Literal["qr", "import"] = "qr"
+    # An imported browser session (cookies), sealed with the account's key; method "import" only.
+    sealed_import: str | None = None
 
 
 class LoginQrcodeReady(_LoginFact, frozen=True, kw_only=True):
@@ -180,6 +227,23 @@ class LoginVerificationRequired(_LoginFact, frozen=True, kw_only=True):
     event: ClassVar[str] = "verification_required"
     method: str = "sms"
     message: str | None = None
+
+
+class LoginSmsCodeSubmitted(_LoginFact, frozen=True, kw_only=True):
+    """The code an operator read off the account owner's phone, sealed with the account's key."""
+
+    event: ClassVar[str] = "sms_code_submitted"
+    sealed_code: str
+    submitted_by: str | None = None
+
+
+class LoginSmsCodeRejected(_LoginFact, frozen=True, kw_only=True):
+    """The platform refused a submitted code (wrong, expired); the session waits for another."""
+
+    event: ClassVar[str] = "sms_code_rejected"
+    reason: str
+    code: str | None = None  # wrong | expired | too_many
+    worker_id: str | None = None
 
 
 class LoginSucceeded(_LoginFact, frozen=True, kw_only=True):

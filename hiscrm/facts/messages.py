@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from hiscrm.facts.catalogue import CrawlSwitches
+
 
 class Presence(msgspec.Struct, kw_only=True, omit_defaults=True):
     """`hiscrm_presence.<worker_id>`: refreshed every 10 s; its expiry is the worker's death notice."""
@@ -49,6 +51,7 @@ class AccountConfig(msgspec.Struct, kw_only=True, omit_defaults=True):
     logged_in: bool = False
     sealed_credentials: str | None = None
     proxy: ProxyConfig | None = None
+    crawl: CrawlSwitches = CrawlSwitches()
     revision: int = 0
 
 
@@ -74,10 +77,21 @@ class CoordinatorStatus(msgspec.Struct, kw_only=True):
     unassigned: dict[str, str]
 
 
-class LoginStart(msgspec.Struct, kw_only=True):
+class LoginStart(msgspec.Struct, kw_only=True, omit_defaults=True):
     login_id: str
     account_id: str
     expires_at_ms: int
+    # Set for a session import: the browser state to check instead of showing a QR.
+    sealed_import: str | None = None
+
+
+class LoginSmsCode(msgspec.Struct, kw_only=True):
+    """An operator's SMS code for a login under way; `seq` (of its fact) orders codes sent again."""
+
+    login_id: str
+    account_id: str
+    sealed_code: str
+    seq: int
 
 
 class ReplySend(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -101,4 +115,5 @@ COMMAND_TYPES: dict[str, type[msgspec.Struct]] = {
     "login_start": LoginStart,
     "reply_send": ReplySend,
     "crawl_now": CrawlNow,
+    "login_sms_code": LoginSmsCode,
 }

@@ -28,7 +28,7 @@ ALL_EVENTS = f"{EVENT_PREFIX}.>"
 ALL_COMMANDS = f"{COMMAND_PREFIX}.>"
 
 AGGREGATES = ("worker", "account", "login", "inbox", "reply")
-COMMANDS = ("login_start", "reply_send", "crawl_now")
+COMMANDS = ("login_start", "reply_send", "crawl_now", "login_sms_code")
 
 # Also the KV key alphabet minus `.`, so a token is valid both in subjects and in bucket keys.
 _TOKEN = re.compile(r"[A-Za-z0-9_=\-]{1,128}")

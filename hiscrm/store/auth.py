@@ -88,7 +88,8 @@ IM_STATE_EVENTS = [
     name for name in _event_names("inbox") if not name.endswith("_observed") and name != "snapshot_synced"
 ]
 WORKER_INBOX_EVENTS = [name for name in _event_names("inbox") if name not in IM_STATE_EVENTS]
-WORKER_LOGIN_EVENTS = ["qrcode_ready", "qrcode_refreshed", "verification_required", "succeeded", "failed"]
+WORKER_LOGIN_EVENTS = ["qrcode_ready", "qrcode_refreshed", "verification_required", "sms_code_rejected"]
+WORKER_LOGIN_EVENTS += ["succeeded", "failed"]
 
 
 def _kv(bucket: str, key: str) -> str:
@@ -136,9 +137,9 @@ def role_permissions(user: str) -> Permissions:
         return Permissions(
             publish=[
                 *_events("inbox", IM_STATE_EVENTS),
-                *_events("login", ["requested"]),
+                *_events("login", ["requested", "sms_code_submitted"]),
                 *_events("reply", ["requested"]),
-                *_events("account", ["created", "updated", "deleted"]),
+                *_events("account", ["created", "updated", "deleted", "logged_out", "crawl_requested", "pinned"]),
                 _kv(KEYS_BUCKET, "*"),
                 _kv(PROXIES_BUCKET, "*"),
                 *_stream_info(EVENTS_STREAM, f"KV_{KEYS_BUCKET}", f"KV_{PROXIES_BUCKET}", f"KV_{PRESENCE_BUCKET}"),
@@ -186,7 +187,7 @@ def worker_permissions(worker_id: str) -> Permissions:
             *_events("inbox", WORKER_INBOX_EVENTS),
             *_events("login", WORKER_LOGIN_EVENTS),
             *_events("reply", ["sent", "failed"]),
-            *_events("account", ["session_expired", "blocked"]),
+            *_events("account", ["session_expired", "blocked", "crawl_failed"]),
             _kv(PRESENCE_BUCKET, w),
             *_stream_info(EVENTS_STREAM, COMMANDS_STREAM, *(f"KV_{b}" for b in (CONFIG_BUCKET, PRESENCE_BUCKET))),
             *_stream_info(f"KV_{KEYS_BUCKET}"),
