@@ -39,15 +39,23 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def render_config(
-    store_dir: Path, host: str, port: int, extra: str = "", name: str = "hiscrm", include: str | None = None
+    store_dir: Path,
+    host: str,
+    port: int,
+    extra: str = "",
+    name: str = "hiscrm",
+    include: str | None = None,
+    monitor_port: int | None = None,
 ) -> str:
     """The server's config; `include` (relative to the config file: nats-server joins even absolute
-    paths to the config's directory) brings in the `authorization` block from `hiscrm auth`."""
+    paths to the config's directory) brings in the `authorization` block from `hiscrm auth`;
+    `monitor_port` serves the monitoring endpoint (/varz, /connz, /jsz) on the same host."""
     return (
         f'listen: "{host}:{port}"\n'
         f'server_name: "{name}"\n'
         "max_payload: 8MB\n"
-        f'pid_file: "{store_dir.parent / PID_FILE}"\n'
+        + (f'http: "{host}:{monitor_port}"\n' if monitor_port else "")
+        + f'pid_file: "{store_dir.parent / PID_FILE}"\n'
         f'jetstream {{\n  store_dir: "{store_dir}"\n}}\n' + (f'include "{include}"\n' if include else "") + extra
     )
 
@@ -72,8 +80,10 @@ class EmbeddedBroker:
         *,
         name: str = "hiscrm",
         auth: AuthSetup | None = None,
+        monitor_port: int | None = None,
     ) -> None:
         self.dir = (data_dir / "nats").resolve()
+        self.monitor_port = monitor_port
         self.host = host
         self.port = port
         self.extra_config = extra_config
@@ -86,6 +96,10 @@ class EmbeddedBroker:
         return f"nats://{self.host}:{self.port}"
 
     @property
+    def monitor_url(self) -> str | None:
+        return f"http://{self.host}:{self.monitor_port}" if self.monitor_port else None
+
+    @property
     def log_path(self) -> Path:
         return self.dir / "nats-server.log"
 
@@ -94,7 +108,9 @@ class EmbeddedBroker:
         conf = self.dir / "nats-server.conf"
         include = relative_include(self.auth.include, self.dir) if self.auth else None
         conf.write_text(
-            render_config(self.dir / "jetstream", self.host, self.port, self.extra_config, self.name, include)
+            render_config(
+                self.dir / "jetstream", self.host, self.port, self.extra_config, self.name, include, self.monitor_port
+            )
         )
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
