@@ -76,6 +76,8 @@ class Token(Body, kw_only=True):
 
 class Settings(Body, kw_only=True):
     qr_ttl: float | None = None
+    sms_ttl: float | None = None
+    sms_resend: float | None = None
 
 
 class Sms(Body, kw_only=True):
@@ -357,6 +359,16 @@ async def verify(request: Request) -> Any:
 
 
 @endpoint
+async def sms_sent(request: Request) -> Any:
+    """The verification SMS the site sent, oldest first: what the account's owner would read on the phone."""
+    world = world_of(request)
+    query = request.query_params
+    uid = world.account(query["uid"]).uid if query.get("uid") else None
+    after = int(query.get("after") or 0)
+    return [msgspec.to_builtins(s) for s in world.sms_outbox[after:] if uid is None or s.uid == uid]
+
+
+@endpoint
 async def expire_qr(request: Request) -> Any:
     return {"expired": world_of(request).expire_qr((await body(request, Token)).token)}
 
@@ -366,11 +378,13 @@ async def settings(request: Request) -> Any:
     world = world_of(request)
     if request.method == "POST":
         spec = await body(request, Settings)
-        if spec.qr_ttl is not None:
-            if spec.qr_ttl <= 0:
-                raise Invalid("qr_ttl must be positive")
-            world.qr_ttl = spec.qr_ttl
-    return {"qr_ttl": world.qr_ttl}
+        for name in ("qr_ttl", "sms_ttl", "sms_resend"):
+            value = getattr(spec, name)
+            if value is not None:
+                if value < 0 or (value == 0 and name != "sms_resend"):
+                    raise Invalid(f"{name} must be positive")
+                setattr(world, name, value)
+    return {"qr_ttl": world.qr_ttl, "sms_ttl": world.sms_ttl, "sms_resend": world.sms_resend}
 
 
 # content
@@ -493,6 +507,7 @@ routes = [
     Route(f"{PREFIX}/qr/scan", scan, methods=["POST"]),
     Route(f"{PREFIX}/qr/verify", verify, methods=["POST"]),
     Route(f"{PREFIX}/qr/expire", expire_qr, methods=["POST"]),
+    Route(f"{PREFIX}/sms", sms_sent),
     Route(f"{PREFIX}/settings", settings, methods=["GET", "POST"]),
     Route(f"{PREFIX}/works", add_work, methods=["POST"]),
     Route(f"{PREFIX}/works/{{aweme_id}}/comments_closed", close_comments, methods=["POST"]),

@@ -108,12 +108,26 @@ class QrLogin(msgspec.Struct, kw_only=True):
     expires_at: float
     status: str = "new"  # new | scanned | verify | confirmed | expired
     uid: str = ""
-    sms_code: str = ""
+    verify_ticket: str = ""  # names the second verification in send_code / validate_code
+    sms_code: str = ""  # the code last sent by SMS, "" before one was asked for
+    sms_sent_at: float = 0.0
+    sms_attempts: int = 0  # wrong codes typed against the current one
     sessionid: str = ""
 
 
 class Sent(msgspec.Struct, kw_only=True):
     """Something the logged-in creator sent through the site, as tests read it back."""
+class SmsSent(msgspec.Struct, kw_only=True):
+    """A verification SMS the site "sent" to an account's phone, as tests read it back."""
+
+    seq: int
+    uid: str
+    mobile: str
+    code: str
+    token: str  # the QR login it verifies
+    sent_at: float
+
+
 
     seq: int
     kind: str  # "comment_reply" | "dm"

@@ -62,14 +62,27 @@ LOGIN_BODY = """
     </div>
     <p id="scan-tip" class="muted">打开抖音App，扫一扫登录</p>
   </div>
-  <div id="sms-verify" class="sms-verify" hidden>
-    <p>为了你的账号安全，请完成身份验证</p>
-    <p class="muted">验证码已发送至 <span id="sms-mobile"></span></p>
-    <input id="sms-code" type="text" inputmode="numeric" maxlength="6" placeholder="请输入验证码">
-    <button id="sms-submit" class="primary">验证</button>
-    <p id="sms-error" class="sms-error"></p>
+</div></div>
+<div id="uc-second-verify" class="uc-second-verify" hidden>
+  <div class="second-verify-panel uc-ui-layout_content">
+    <div class="uc-ui-verify-new_header">身份验证</div>
+    <p class="muted">为了你的账号安全，请选择一种方式完成身份验证</p>
+    <div id="verify-ways" class="uc-ui-verify-ways">
+      <div class="uc-ui-verify-way" data-way="mobile_sms_verify">接收短信验证码</div>
+      <div class="uc-ui-verify-way" data-way="face_verify">刷脸验证</div>
+    </div>
+    <div id="verify-sms" class="uc-ui-verify-sms-verify" hidden>
+      <p>验证码将发送至 <span id="sms-mobile"></span></p>
+      <div class="uc-ui-verify_sms-input">
+        <input id="button-input" type="text" inputmode="numeric" maxlength="6" placeholder="请输入验证码">
+        <button class="uc-ui-verify_sms-input_button" type="button">获取验证码</button>
+      </div>
+      <p class="uc-ui-verify_error"></p>
+      <button class="uc-ui-verify-submit primary" type="button">验证</button>
+    </div>
+    <div id="verify-face" hidden><p>请使用抖音App扫码完成刷脸验证</p></div>
   </div>
-</div></div>"""
+</div>"""
 
 RISK_BODY = """
 <div class="verify-page">

@@ -32,6 +32,7 @@ from hiscrm.sandbox.model import (
     Sent,
     Session,
     Snapshot,
+    SmsSent,
     User,
     Work,
 )
@@ -39,6 +40,14 @@ from hiscrm.sandbox.model import (
 DEFAULT_QR_TTL = 150.0
 QR_KEEP_SECONDS = 600.0  # forget finished QR logins after this, so polling pages cannot grow memory
 NOTICE_COMMENT = 31
+DEFAULT_SMS_TTL = 300.0  # a sent code is good this long
+DEFAULT_SMS_RESEND = 60.0  # "NNs 后重新发送": the next code can be asked for after this
+SMS_MAX_ATTEMPTS = 5  # wrong codes before the code is void
+SMS_WRONG = (1202, "验证码错误，请重新输入")
+SMS_EXPIRED = (1203, "验证码已过期，请重新获取")
+SMS_TOO_MANY = (1204, "错误次数过多，请重新获取验证码")
+SMS_NOT_SENT = (1201, "请先获取验证码")
+SMS_TOO_SOON = (1206, "发送过于频繁，请稍后再试")
 T = TypeVar("T")
 PENDING = ("new", "scanned", "verify")
 
@@ -97,6 +106,9 @@ class World:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.qr_ttl = qr_ttl
+        self.sms_ttl = DEFAULT_SMS_TTL
+        self.sms_resend = DEFAULT_SMS_RESEND
+        self.sms_outbox: list[SmsSent] = []
         self.id_counter = id_counter
         self.clock = clock
         self.rng = random.Random(id_counter)
@@ -500,20 +512,61 @@ class World:
         if confirm:
             if account.sms_required:
                 qr.status = "verify"
-                qr.sms_code = f"{self.rng.randrange(10**6):06d}"
+                qr.verify_ticket = secrets.token_hex(12)
             else:
                 self._confirm(qr)
         return qr
 
-    def verify(self, qr: QrLogin, code: str | None) -> bool:
-        """Completes SMS verification; code None means the test completes it without knowing the code."""
-        if qr.status != "verify":
-            raise Invalid(f"QR login {qr.token} is {qr.status}, not waiting for verification")
-        if code is not None and code.strip() != qr.sms_code:
-            return False
+    def qr_by_ticket(self, verify_ticket: str) -> QrLogin:
+        found = next((q for q in self.qr_logins.values() if verify_ticket and q.verify_ticket == verify_ticket), None)
+        if found is None:
+            raise NotFound(f"no verification {verify_ticket!r}")
+        return found
+
+    @staticmethod
+    def masked_mobile(uid: str) -> str:
+        return "138****" + uid[-4:]
+
+    def send_sms(self, qr: QrLogin) -> SmsSent:
+        """A new code to the account's phone; refused while the previous one is too fresh to resend."""
+        self._waiting_for_verification(qr)
+        now = self.clock()
+        if qr.sms_code and now - qr.sms_sent_at < self.sms_resend:
+            raise Refusal(*SMS_TOO_SOON)
+        qr.sms_code, qr.sms_sent_at, qr.sms_attempts = f"{self.rng.randrange(10**6):06d}", now, 0
+        sms = SmsSent(
+            seq=len(self.sms_outbox) + 1,
+            uid=qr.uid,
+            mobile=self.masked_mobile(qr.uid),
+            code=qr.sms_code,
+            token=qr.token,
+            sent_at=now,
+        )
+        self.sms_outbox.append(sms)
+        return sms
+
+    def verify(self, qr: QrLogin, code: str | None) -> None:
+        """Completes SMS verification, or raises the Refusal the site answers; code None means the test
+        completes it without knowing the code."""
+        self._waiting_for_verification(qr)
+        if code is not None:
+            if not qr.sms_code:
+                raise Refusal(*SMS_NOT_SENT)
+            if self.clock() - qr.sms_sent_at >= self.sms_ttl:
+                raise Refusal(*SMS_EXPIRED)
+            if code.strip() != qr.sms_code:
+                qr.sms_attempts += 1
+                if qr.sms_attempts >= SMS_MAX_ATTEMPTS:
+                    qr.sms_code = ""  # void: a new one must be asked for, at once
+                    raise Refusal(*SMS_TOO_MANY)
+                raise Refusal(*SMS_WRONG)
         self.accounts[qr.uid].sms_required = False
         self._confirm(qr)
-        return True
+
+    @staticmethod
+    def _waiting_for_verification(qr: QrLogin) -> None:
+        if qr.status != "verify":
+            raise Invalid(f"QR login {qr.token} is {qr.status}, not waiting for verification")
 
     def _confirm(self, qr: QrLogin) -> None:
         qr.sessionid = self.open_session(qr.uid).sessionid

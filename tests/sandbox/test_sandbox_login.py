@@ -92,7 +92,7 @@ async def test_expired_qr_cannot_be_scanned_and_a_new_one_can(client: httpx.Asyn
     refused = await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": first})
     assert refused.status_code == 400
 
-    assert (await client.post("/__sandbox/settings", json={"qr_ttl": 5})).json() == {"qr_ttl": 5.0}
+    assert (await client.post("/__sandbox/settings", json={"qr_ttl": 5})).json()["qr_ttl"] == 5.0
     second = (await new_qr(client))["token"]
     clock[0] += 6
     assert (await status_of(client, second)).json()["data"]["status"] == "expired"
@@ -106,27 +106,75 @@ async def test_expired_qr_cannot_be_scanned_and_a_new_one_can(client: httpx.Asyn
     assert scanned.json()["token"] == fourth and scanned.json()["status"] == "confirmed"
 
 
+def xor5(code: str) -> str:
+    return "".join(f"{ord(ch) ^ 5:02x}" for ch in code)
+
+
+async def verification_of(client: httpx.AsyncClient, token: str) -> dict:
+    answer = (await status_of(client, token)).json()
+    assert answer["error_code"] == 2046, answer
+    return answer["data"]
+
+
 async def test_sms_verification_holds_the_login_until_the_code(client: httpx.AsyncClient, world: World) -> None:
+    clock = [1_800_000_000.0]
+    world.clock = lambda: clock[0]
     demanded = await client.post(f"/__sandbox/accounts/{RIDER}/sms", json={"required": True})
     assert demanded.json()["sms_required"] is True
     token = (await new_qr(client))["token"]
     scanned = (await client.post("/__sandbox/qr/scan", json={"uid": RIDER})).json()
-    assert scanned["status"] == "verify" and len(scanned["sms_code"]) == 6
-    answer = await status_of(client, token)
-    assert answer.json()["data"]["status"] == "verify"
-    assert answer.json()["data"]["mobile"].endswith(RIDER[-4:])
+    assert scanned["status"] == "verify" and scanned["sms_code"] == ""  # nothing sent before the page asks
+    data = await verification_of(client, token)
+    ways = {w["verify_way"]: w for w in data["verify_ways"]}
+    assert ways["mobile_sms_verify"]["mobile"].endswith(RIDER[-4:]) and "face_verify" in ways
+    ticket = data["verify_ticket"]
     assert "sessionid" not in client.cookies
 
-    wrong = str((int(scanned["sms_code"]) + 1) % 10**6).zfill(6)
-    refused = await client.post("/passport/web/validate_code/", json={"token": token, "code": wrong})
-    assert refused.json()["error_code"] == 1202
-    assert (await status_of(client, token)).json()["data"]["status"] == "verify"
+    early = await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": xor5("123456")})
+    assert early.json()["error_code"] == 1201
+    sent = (await client.post("/passport/web/send_code/", json={"verify_ticket": ticket})).json()
+    assert sent["error_code"] == 0 and sent["data"]["retry_time"] == 60
+    again = (await client.post("/passport/web/send_code/", json={"verify_ticket": ticket})).json()
+    assert again["error_code"] == 1206  # too soon to resend
+    outbox = (await client.get("/__sandbox/sms", params={"uid": RIDER})).json()
+    assert len(outbox) == 1 and outbox[0]["token"] == token and outbox[0]["mobile"].endswith(RIDER[-4:])
+    code = outbox[0]["code"]
 
-    accepted = await client.post("/passport/web/validate_code/", json={"token": token, "code": scanned["sms_code"]})
+    wrong = str((int(code) + 1) % 10**6).zfill(6)
+    refused = await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": xor5(wrong)})
+    assert refused.json()["error_code"] == 1202
+    await verification_of(client, token)  # still waiting
+
+    clock[0] += world.sms_ttl  # the code lapses
+    late = await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": xor5(code)})
+    assert late.json()["error_code"] == 1203
+    assert (await client.post("/passport/web/send_code/", json={"verify_ticket": ticket})).json()["error_code"] == 0
+    code = (await client.get("/__sandbox/sms", params={"uid": RIDER, "after": 1})).json()[0]["code"]
+
+    accepted = await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": xor5(code)})
     assert accepted.json()["error_code"] == 0
     assert (await status_of(client, token)).json()["data"]["status"] == "confirmed"
     assert world.session(client.cookies["sessionid"]).uid == RIDER
     assert world.accounts[RIDER].sms_required is False  # demanded for one login only
+
+
+async def test_too_many_wrong_codes_void_the_code(client: httpx.AsyncClient) -> None:
+    await client.post(f"/__sandbox/accounts/{KITCHEN}/sms", json={})
+    token = (await new_qr(client))["token"]
+    await client.post("/__sandbox/qr/scan", json={"uid": KITCHEN, "token": token})
+    ticket = (await verification_of(client, token))["verify_ticket"]
+    await client.post("/passport/web/send_code/", json={"verify_ticket": ticket})
+    code = (await client.get("/__sandbox/sms")).json()[-1]["code"]
+    wrong = xor5(str((int(code) + 1) % 10**6).zfill(6))
+    answers = [
+        (await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": wrong})).json()
+        for _ in range(5)
+    ]
+    assert [a["error_code"] for a in answers] == [1202] * 4 + [1204]
+    voided = await client.post("/passport/web/validate_code/", json={"verify_ticket": ticket, "code": xor5(code)})
+    assert voided.json()["error_code"] == 1201
+    # A voided code may be replaced at once.
+    assert (await client.post("/passport/web/send_code/", json={"verify_ticket": ticket})).json()["error_code"] == 0
 
 
 async def test_control_can_complete_verification(client: httpx.AsyncClient) -> None:
