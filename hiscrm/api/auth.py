@@ -1,29 +1,50 @@
-"""Bearer tokens with roles, kept in `<data-dir>/tokens.json` and created on first run.
+"""Bearer tokens with roles, kept in `<data-dir>/tokens.json` as hashes; the secret is shown once.
 
-Roles: `admin` may use everything; `im` may use the IM API and the live feed. A token may be
-limited to some accounts (`accounts`), which the IM routes and the feed honour.
+Roles: `admin` may use everything; `im` may use the IM API and the live feed. An `im` token may be
+limited to some accounts (`accounts`), which the IM routes, search and the feed honour.
+
+`hiscrm tokens add|list|revoke` and `/api/v1/tokens` change the file (atomically, 0600, under a
+lock), and a running API reads it again when it changed: before each request it compares the file's
+inode, size and mtime with what it last read (one stat), so a token added or revoked elsewhere — by
+the CLI, or by another API process sharing the data dir — counts from the next request. Open live
+feeds of a revoked token are told through `revocation(token)`, polled once a second while any is open.
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import contextlib
+import fcntl
+import hashlib
 import os
 import secrets
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from hiscrm.api.errors import ApiError
 from hiscrm.errors import HiscrmError
+from hiscrm.facts.subjects import token as checked_id
+from hiscrm.store.auth import write_private
 
 ROLES = ("admin", "im")
+FILE = "tokens.json"
+ADMIN_TOKEN_FILE = "admin.token"
+SECRET_PREFIX = "hcrm_"
+WATCH_S = 1.0
 
 
 class Token(msgspec.Struct, kw_only=True, omit_defaults=True):
-    token: str
+    id: str
     role: str
     name: str
+    # sha256 of the secret, hex: the secret itself is never stored.
+    hash: str
     accounts: list[str] | None = None
+    created_at: int = 0
 
     def may_see(self, account_id: str) -> bool:
         return self.accounts is None or account_id in self.accounts
@@ -33,34 +54,115 @@ class TokenFile(msgspec.Struct):
     tokens: list[Token]
 
 
+class Issued(msgspec.Struct):
+    token: Token
+    secret: str
+
+
+class UnknownToken(HiscrmError):
+    pass
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new(role: str, name: str | None, accounts: list[str] | None, taken: set[str]) -> Issued:
+    if role not in ROLES:
+        raise HiscrmError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    if accounts is not None:
+        if role == "admin":
+            raise HiscrmError("an admin token sees every account; --account limits im tokens only")
+        if not accounts:
+            raise HiscrmError("a limited token needs at least one account")
+        accounts = sorted({checked_id(a, "account id") for a in accounts})
+    token_id = _fresh_id(taken)
+    if name is not None and not name.strip():
+        raise HiscrmError("a token name may not be blank")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    token = Token(
+        id=token_id,
+        role=role,
+        name=(name or f"{role}-{token_id[3:]}").strip()[:100],
+        hash=digest(secret),
+        accounts=accounts,
+        created_at=int(time.time() * 1000),
+    )
+    return Issued(token, secret)
+
+
+def _fresh_id(taken: set[str]) -> str:
+    while True:
+        token_id = f"tk-{secrets.token_hex(4)}"
+        if token_id not in taken:
+            return token_id
+
+
+def _migrate(raw: dict[str, Any], taken: set[str]) -> dict[str, Any]:
+    """A token written before hashing (`token` in clear) becomes a hashed one with an id."""
+    if "token" in raw:
+        raw = {k: v for k, v in raw.items() if k != "token"} | {"hash": digest(raw["token"])}
+    if "id" not in raw:
+        raw["id"] = _fresh_id(taken)
+    taken.add(raw["id"])
+    return raw
+
+
 class Tokens:
-    def __init__(self, tokens: list[Token]) -> None:
-        for t in tokens:
-            if t.role not in ROLES:
-                raise HiscrmError(f"token {t.name!r} has unknown role {t.role!r}; roles are {', '.join(ROLES)}")
-        self._tokens = tokens
+    """The token file as the API and the CLI see it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._by_hash: dict[str, Token] = {}
+        self._by_id: dict[str, Token] = {}
+        self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._watch_task: asyncio.Task[None] | None = None
+        self.refresh()
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> Tokens:
-        path = data_dir / "tokens.json"
+        """The data dir's tokens; on first use, one admin token whose secret goes to `admin.token` (0600)."""
+        path = data_dir / FILE
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fresh = TokenFile(
-                [
-                    Token(token=secrets.token_urlsafe(24), role="admin", name="admin"),
-                    Token(token=secrets.token_urlsafe(24), role="im", name="im"),
-                ]
-            )
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(msgspec.json.format(msgspec.json.encode(fresh)))
-        try:
-            return cls(msgspec.json.decode(path.read_bytes(), type=TokenFile).tokens)
-        except msgspec.DecodeError as exc:
-            raise HiscrmError(f"{path} is not a valid token file: {exc}") from None
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with _locked(path):
+                if not path.exists():
+                    first = _new("admin", "admin", None, set())
+                    write_private(data_dir / ADMIN_TOKEN_FILE, (first.secret + "\n").encode())
+                    _write(path, [first.token])
+        return cls(path)
 
-    def first(self, role: str) -> Token:
-        return next(t for t in self._tokens if t.role == role)
+    # ---------------------------------------------------------------- reading
+
+    def refresh(self) -> None:
+        """Read the file again if it changed since the last read; tell feeds of tokens that are gone."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise HiscrmError(f"{self.path} is missing; `hiscrm up` or `hiscrm api` creates it") from None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp == self._stamp:
+            return
+        tokens, legacy = _read(self.path)
+        if legacy:
+            # Secrets in clear from before hashing: keep only their hashes from now on.
+            with _locked(self.path):
+                tokens = _read(self.path)[0]
+                _write(self.path, tokens)
+            st = os.stat(self.path)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._by_hash = {t.hash: t for t in tokens}
+        self._by_id = {t.id: t for t in tokens}
+        self._stamp = stamp
+        for token_id, events in self._watchers.items():
+            if token_id not in self._by_id:
+                for event in events:
+                    event.set()
+
+    def list(self) -> list[Token]:
+        self.refresh()
+        return sorted(self._by_id.values(), key=lambda t: (t.created_at, t.id))
 
     def authenticate(self, header: str | None) -> Token:
         if not header:
@@ -68,11 +170,98 @@ class Tokens:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(401, "Authorization must be 'Bearer <token>'")
-        value = value.strip()
-        for t in self._tokens:
-            if hmac.compare_digest(t.token.encode(), value.encode()):
-                return t
-        raise ApiError(401, "unknown token")
+        self.refresh()
+        # A dict lookup by the secret's hash: the time it takes says nothing about any stored secret.
+        found = self._by_hash.get(digest(value.strip()))
+        if found is None:
+            raise ApiError(401, "unknown token, or one that was revoked")
+        return found
+
+    # ---------------------------------------------------------------- changing
+    # Blocking (a file lock and a write): the API calls these in a thread, then `refresh` on its loop,
+    # which is where revoked tokens' feeds are told.
+
+    def add(self, role: str, accounts: list[str] | None = None, name: str | None = None) -> Issued:
+        with _locked(self.path):
+            current = _read(self.path)[0]
+            issued = _new(role, name, accounts, {t.id for t in current})
+            _write(self.path, [*current, issued.token])
+        return issued
+
+    def revoke(self, token_id: str) -> Token:
+        with _locked(self.path):
+            current = _read(self.path)[0]
+            gone = next((t for t in current if t.id == token_id), None)
+            if gone is None:
+                raise UnknownToken(f"no token {token_id!r}; `hiscrm tokens list` shows the ids")
+            rest = [t for t in current if t.id != token_id]
+            if gone.role == "admin" and not any(t.role == "admin" for t in rest):
+                raise HiscrmError(f"{token_id} is the last admin token; add another admin token before revoking it")
+            _write(self.path, rest)
+        return gone
+
+    # ---------------------------------------------------------------- live feeds
+
+    def revocation(self, token: Token) -> asyncio.Event:
+        """An event set once `token` is revoked, here or by any other process; `forget` it when done."""
+        event = asyncio.Event()
+        self._watchers.setdefault(token.id, set()).add(event)
+        if token.id not in self._by_id:
+            event.set()
+        if self._watch_task is None or self._watch_task.done():
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+        return event
+
+    def forget(self, token: Token, event: asyncio.Event) -> None:
+        events = self._watchers.get(token.id)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self._watchers[token.id]
+
+    async def _watch(self) -> None:
+        while self._watchers:
+            await asyncio.sleep(WATCH_S)
+            with contextlib.suppress(HiscrmError, OSError):
+                self.refresh()
+
+
+def read_admin_token(data_dir: Path) -> str | None:
+    """The admin secret `load_or_create` left in `admin.token`, if the operator kept it."""
+    try:
+        return (data_dir / ADMIN_TOKEN_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One writer at a time across processes (the CLI, each API process)."""
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path) -> tuple[list[Token], bool]:
+    """The tokens, and whether the file still holds secrets in clear."""
+    try:
+        raw = msgspec.json.decode(path.read_bytes())
+        taken: set[str] = set()
+        entries = [_migrate(dict(t), taken) for t in raw["tokens"]]
+        tokens = msgspec.convert(entries, list[Token])
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError, ValueError) as exc:
+        raise HiscrmError(f"{path} is not a valid token file: {exc}") from None
+    for t in tokens:
+        if t.role not in ROLES:
+            raise HiscrmError(f"token {t.name!r} has unknown role {t.role!r}; roles are {', '.join(ROLES)}")
+    return tokens, any("token" in t for t in raw["tokens"])
+
+
+def _write(path: Path, tokens: list[Token]) -> None:
+    write_private(path, msgspec.json.format(msgspec.json.encode(TokenFile(tokens))))
 
 
 def require(token: Token, roles: frozenset[str]) -> None:

@@ -40,7 +40,7 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
 @contextlib.asynccontextmanager
 async def running(data_dir: Path, nats_url: str, api_port: int) -> AsyncIterator[Stack]:
     common = ("--data-dir", str(data_dir), "--nats-url", nats_url)
-    token = Tokens.load_or_create(data_dir).first("im").token
+    token = Tokens.load_or_create(data_dir).add("im", name="bench").secret
     procs = [_spawn("projector", *common), _spawn("api", *common, "--api-port", str(api_port))]
     url = f"http://127.0.0.1:{api_port}"
     try:

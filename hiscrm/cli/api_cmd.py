@@ -21,7 +21,8 @@ async def run(args: argparse.Namespace) -> int:
     stop = stop_event()
     async with nats_client(args, "hiscrm-api") as nc:
         app, services, _ = build(s, nc)
-        print(f"API on http://{args.host}:{s.api_port} (admin token in {s.data_dir / 'tokens.json'})", flush=True)
+        where = s.data_dir / "admin.token"
+        print(f"API on http://{args.host}:{s.api_port} (admin token in {where}; more: hiscrm tokens add)", flush=True)
         try:
             await serve(app, args.host, s.api_port, stop)
         finally:

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "hiscrm.cli.worker_cmd",
     "hiscrm.cli.backup_cmd",
     "hiscrm.cli.auth_cmd",
+    "hiscrm.cli.tokens_cmd",
 )
 
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from hiscrm.api.auth import read_admin_token
 from hiscrm.api.local_workers import WorkerSpec
 from hiscrm.api.server import build as build_api
 from hiscrm.api.server import run_fast
@@ -80,13 +81,15 @@ async def run(args: argparse.Namespace) -> int:
         services["coordinator"] = coordinator.run
         print("coordinator leads while it holds the lease; more may run elsewhere", flush=True)
 
-        app, api_services, tokens = build_api(s, nc)
+        app, api_services, _ = build_api(s, nc)
         stack.callback(api_services.models.close)
         services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
-        admin = tokens.first("admin").token
-        (s.data_dir / "admin.token").write_text(admin + "\n")
+        admin = read_admin_token(s.data_dir)
         print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
-        print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
+        if admin is None:
+            print("admin token none in admin.token; make one with `hiscrm tokens add --role admin`", flush=True)
+        else:
+            print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
 
         local_workers = api_services.extras["local_workers"]
         if auth is not None:

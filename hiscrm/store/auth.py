@@ -258,7 +258,7 @@ class AuthSetup:
         return self.role(WORKER_PREFIX + worker_token(worker_id))
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -282,11 +282,11 @@ def ensure_auth(data_dir: Path, workers: Iterable[str] = ()) -> AuthSetup:
     wanted = [*ROLES, *(WORKER_PREFIX + worker_token(w) for w in workers)]
     for user in wanted:
         passwords.setdefault(user, secrets.token_urlsafe(24))
-    _write_private(store, json.dumps(passwords, indent=2, sort_keys=True).encode())
-    _write_private(root / "auth.conf", render_authorization(passwords).encode())
+    write_private(store, json.dumps(passwords, indent=2, sort_keys=True).encode())
+    write_private(root / "auth.conf", render_authorization(passwords).encode())
     setup = AuthSetup(root, {user: Credentials(user, pw) for user, pw in passwords.items()})
     for user, creds in setup.users.items():
-        _write_private(setup.creds_path(user), msgspec.json.encode(creds))
+        write_private(setup.creds_path(user), msgspec.json.encode(creds))
     return setup
 
 

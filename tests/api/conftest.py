@@ -39,7 +39,7 @@ async def api(broker: EmbeddedBroker, nc, nats_auth: AuthSetup, tmp_path: Path) 
     projector = asyncio.create_task(Projector(projector_nc, settings.read_models_dir, MODELS).run(stop))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hiscrm.test") as client:
-            yield Api(client, services, EventStore(nc), tokens.first("admin").token, tokens.first("im").token)
+            yield Api(client, services, EventStore(nc), tokens.add("admin").secret, tokens.add("im").secret)
     finally:
         await services.extras["local_workers"].close()
         stop.set()

@@ -73,8 +73,8 @@ def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = N
             ready.update(
                 live=Live(
                     f"http://127.0.0.1:{port}",
-                    tokens.first("admin").token,
-                    tokens.first("im").token,
+                    tokens.add("admin").secret,
+                    tokens.add("im").secret,
                     asyncio.get_running_loop(),
                     services,
                     store,

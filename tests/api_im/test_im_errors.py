@@ -31,16 +31,14 @@ async def test_bad_input(api: Api) -> None:
 
 
 async def test_a_token_limited_to_some_accounts_sees_only_those(api: Api) -> None:
-    from hiscrm.api.auth import Token
-
     await api.create_account("shop1")
     await api.create_account("shop2")
     await api.record(comment("shop1", "cm1", t=1), comment("shop2", "cm2", t=2))
     tokens = api.client._transport.app.state.tokens  # type: ignore[attr-defined]
-    tokens._tokens.append(Token(token="limited-token", role="im", name="limited", accounts=["shop1"]))
-    r = await api.call("GET", "/api/im/unified-messages", token="limited-token")
+    limited = tokens.add("im", accounts=["shop1"], name="limited").secret
+    r = await api.call("GET", "/api/im/unified-messages", token=limited)
     assert [x["msg_id"] for x in r.json()["data"]["messages"]] == ["cm1"]
-    assert "'shop2'" in await im_fails(api, "GET", "/api/im/history?account_id=shop2", 404, token="limited-token")
-    assert "not found" in await im_fails(api, "GET", "/api/im/discussions/cm2", 404, token="limited-token")
-    users = (await api.call("GET", "/api/im/accounts", token="limited-token")).json()["data"]["users"]
+    assert "'shop2'" in await im_fails(api, "GET", "/api/im/history?account_id=shop2", 404, token=limited)
+    assert "not found" in await im_fails(api, "GET", "/api/im/discussions/cm2", 404, token=limited)
+    users = (await api.call("GET", "/api/im/accounts", token=limited)).json()["data"]["users"]
     assert [u["user_id"] for u in users] == ["shop1"]

@@ -6,20 +6,21 @@ Each event's id is the fact's stream sequence, so a client that reconnects with 
 missed or repeated, however long it was away. Without one, the feed starts at the stream's head.
 Each event is written as soon as the feed delivers it; a comment line after `heartbeat_s` without
 anything written keeps proxies from closing an idle connection. The stream ends
-when the client goes away or the server shuts down (`app.state.stopping`).
+when the client goes away, the server shuts down (`app.state.stopping`) or the token is revoked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
 import anyio
 import msgspec
 from starlette.responses import StreamingResponse
 
+from hiscrm.api.auth import Tokens
 from hiscrm.api.errors import bad_request
 from hiscrm.api.im.common import MAX_SEQ, Id, im_router, sees, visible_account, visible_accounts
 from hiscrm.api.routing import Call
@@ -123,19 +124,35 @@ async def events(call: Call) -> StreamingResponse:
     stopping: asyncio.Event = call.request.app.state.stopping
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _stream(feed, keep, q.heartbeat_s, stopping), media_type="text/event-stream", headers=headers
+        _stream(feed, keep, q.heartbeat_s, _ends(call, stopping)), media_type="text/event-stream", headers=headers
     )
 
 
+async def _ends(call: Call, stopping: asyncio.Event) -> None:
+    """Returns when the server stops or the caller's token is revoked (here, by the CLI or another process)."""
+    if call.token is None:
+        await stopping.wait()
+        return
+    tokens: Tokens = call.request.app.state.tokens
+    revoked = tokens.revocation(call.token)
+    waits = {asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(revoked.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+        tokens.forget(call.token, revoked)
+
+
 async def _stream(
-    feed: Feed | None, keep: Callable[[Recorded], bool], heartbeat_s: float, stopping: asyncio.Event
+    feed: Feed | None, keep: Callable[[Recorded], bool], heartbeat_s: float, ends: Coroutine[Any, Any, None]
 ) -> AsyncIterator[bytes]:
-    stop = asyncio.ensure_future(stopping.wait())
+    stop = asyncio.ensure_future(ends)
     loop = asyncio.get_running_loop()
     try:
         yield b"retry: 1000\n\n"
         wrote = loop.time()
-        while not stopping.is_set():
+        while not stop.done():
             # Whichever comes first: the feed's next deliveries or the moment the client has heard nothing
             # for a whole heartbeat. (`Feed` has a length, so an idle feed is falsy: test for None.)
             quiet = max(0.0, wrote + heartbeat_s - loop.time())
