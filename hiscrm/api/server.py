@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -43,7 +44,8 @@ def run_fast(main: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(main)
 
 
-def build(settings: Settings, nc: HiscrmClient) -> tuple[Starlette, Services, Tokens]:
+def build(settings: Settings, nc: HiscrmClient, local_workers: bool = True) -> tuple[Starlette, Services, Tokens]:
+    """The app and what it serves from; `local_workers=False` for an API that may not start browser workers."""
     master = load_master_key(settings.data_dir)
     services = Services(
         settings=settings,
@@ -53,17 +55,19 @@ def build(settings: Settings, nc: HiscrmClient) -> tuple[Starlette, Services, To
         keys=KeyStore(nc, master),
         master_key=master,
     )
-    services.extras["local_workers"] = LocalWorkers.from_settings(settings)
+    if local_workers:
+        services.extras["local_workers"] = LocalWorkers.from_settings(settings)
     tokens = Tokens.load_or_create(settings.data_dir)
     return create_app(services, tokens), services, tokens
 
 
-async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event, sock: socket.socket | None = None) -> None:
+    """Serve until `stop`; on `sock` when given (a bound socket of an API group), else on host:port."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     # Signals belong to the command that runs us; uvicorn must not install its own.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=None if sock is None else [sock]))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
@@ -77,5 +81,7 @@ async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> No
     server.should_exit = True
     await task
     # Local workers are this API's children: they stop with it, before the broker does.
-    await app.state.services.extras["local_workers"].close()
+    local: LocalWorkers | None = app.state.services.extras.get("local_workers")
+    if local is not None:
+        await local.close()
     logging.getLogger(__name__).info("API stopped")

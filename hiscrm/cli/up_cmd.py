@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hiscrm.api.auth import read_admin_token
 from hiscrm.api.local_workers import WorkerSpec
+from hiscrm.api.processes import process_count, run_group
 from hiscrm.api.server import build as build_api
 from hiscrm.api.server import run_fast
 from hiscrm.api.server import serve as serve_api
@@ -42,6 +44,13 @@ def register(sub: SubParsers) -> None:
     parser.add_argument("--worker-id", default="local-1", help="id of the browser worker up starts (default local-1)")
     parser.add_argument("--max-accounts", type=int, default=10, help="accounts that worker takes (default 10)")
     parser.add_argument("--no-worker", action="store_true", help="start no browser worker (run them elsewhere)")
+    parser.add_argument(
+        "--api-workers",
+        type=process_count,
+        default=1,
+        metavar="N",
+        help="API processes sharing the API port (default 1, in this process; see `hiscrm api --workers`)",
+    )
     parser.set_defaults(func=run, run_loop=run_fast)
 
 
@@ -83,7 +92,13 @@ async def run(args: argparse.Namespace) -> int:
 
         app, api_services, _ = build_api(s, nc)
         stack.callback(api_services.models.close)
-        services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
+        if args.api_workers > 1:
+            # The group's processes serve HTTP (as the api user); the browser worker stays this process's child.
+            group = dataclasses.replace(s, nats_creds=auth.creds_path("api") if auth else s.nats_creds)
+            services["api"] = lambda stop: run_group(group, s.api_host, s.api_port, args.api_workers, stop)
+            stack.push_async_callback(api_services.extras["local_workers"].close)
+        else:
+            services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
         admin = read_admin_token(s.data_dir)
         print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
         if admin is None:
