@@ -39,9 +39,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return failure(family_of(request.url.path), ApiError(exc.status_code, message.get(exc.status_code, exc.detail)))
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The client gets the envelope, not Starlette's plain text; the traceback still reaches the server
+    # log, since Starlette re-raises after answering: a 500 is a bug to fix, not bad input.
+    return failure(family_of(request.url.path), ApiError(500, "internal error; the server log has the details"))
+
+
 def create_app(services: Services, tokens: Tokens) -> Starlette:
     all_endpoints = endpoints()
-    app = Starlette(exception_handlers={HTTPException: _http_error})
+    app = Starlette(exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.router = IndexedRouter([*(starlette_route(e) for e in all_endpoints), *console.routes()])
     metrics = Metrics()
     metrics.gauges["hiscrm_projection_checkpoint"] = services.models.checkpoint

@@ -18,6 +18,7 @@ class ApiError(Exception):
             413: "too_large",
             415: "unsupported_media_type",
             422: "unprocessable",
+            500: "internal",
             503: "unavailable",
         }.get(status, "error")
 

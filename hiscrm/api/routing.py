@@ -21,6 +21,7 @@ from starlette.routing import Route
 from hiscrm.api.auth import Token, Tokens, require
 from hiscrm.api.envelopes import Family, failure, success
 from hiscrm.api.errors import ApiError
+from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
 
 MAX_BODY = 256 * 1024
 
@@ -137,6 +138,8 @@ async def decode_body(request: Request, kind: type[msgspec.Struct]) -> Any:
     ctype = request.headers.get("content-type", "application/json")
     if "json" not in ctype:
         raise ApiError(415, f"content type {ctype!r} is not JSON; send application/json")
+    if deeper_than(payload, MAX_DEPTH):
+        raise ApiError(400, f"request body nests arrays and objects more than {MAX_DEPTH} deep")
     try:
         return msgspec.json.decode(payload, type=kind)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
