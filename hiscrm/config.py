@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hiscrm.errors import HiscrmError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -14,9 +16,12 @@ def env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"HISCRM_{name}", default)
 
 
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("./var")
+    data_dir: Path = field(default_factory=lambda: Path("./var").resolve())
     nats_urls: tuple[str, ...] = ()
     nats_port: int = 4222
     api_host: str = "127.0.0.1"
@@ -24,6 +29,7 @@ class Settings:
     sandbox_port: int = 8600
     streams_dir: Path = field(default_factory=lambda: REPO_ROOT / "streams")
     nats_creds: Path | None = None  # a credentials file from `hiscrm auth`; else HISCRM_NATS_USER/PASSWORD
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
 
     @property
     def embedded(self) -> bool:
@@ -53,6 +59,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="NATS credentials file written by `hiscrm auth` (HISCRM_NATS_CREDS; or HISCRM_NATS_USER/PASSWORD)",
     )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"give up when no broker answers the first connect within this (HISCRM_CONNECT_TIMEOUT, "
+        f"default {DEFAULT_CONNECT_TIMEOUT_S:.0f})",
+    )
 
 
 def split_urls(values: list[str] | None) -> tuple[str, ...]:
@@ -62,14 +76,34 @@ def split_urls(values: list[str] | None) -> tuple[str, ...]:
     return tuple(urls)
 
 
+def data_dir_from(args: argparse.Namespace) -> Path:
+    """The data dir as one absolute path without symlinks or `..`, resolved once here, so that everything
+    inside compares and hands on paths that name each directory one way (and children started from
+    another directory find the same one)."""
+    return Path(getattr(args, "data_dir", None) or env("DATA_DIR", "./var") or "./var").resolve()
+
+
+def connect_timeout_from(args: argparse.Namespace) -> float:
+    flag = getattr(args, "connect_timeout", None)
+    raw = str(flag) if flag is not None else env("CONNECT_TIMEOUT") or str(DEFAULT_CONNECT_TIMEOUT_S)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise HiscrmError(f"--connect-timeout or HISCRM_CONNECT_TIMEOUT must be positive seconds, not {raw!r}")
+    return value
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     urls = split_urls(getattr(args, "nats_url", None)) or split_urls([env("NATS_URL", "") or ""])
     return Settings(
-        data_dir=Path(getattr(args, "data_dir", None) or env("DATA_DIR", "./var") or "./var"),
+        data_dir=data_dir_from(args),
         nats_urls=urls,
         nats_port=int(getattr(args, "nats_port", None) or env("NATS_PORT", "4222") or 4222),
         api_port=int(getattr(args, "api_port", None) or env("API_PORT", "8080") or 8080),
         sandbox_port=int(getattr(args, "sandbox_port", None) or env("SANDBOX_PORT", "8600") or 8600),
         streams_dir=Path(env("STREAMS_DIR", str(REPO_ROOT / "streams")) or REPO_ROOT / "streams"),
         nats_creds=Path(creds) if (creds := getattr(args, "nats_creds", None) or env("NATS_CREDS")) else None,
+        connect_timeout_s=connect_timeout_from(args),
     )

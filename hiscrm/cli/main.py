@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from hiscrm.errors import HiscrmError
+from hiscrm.private import keep_private
 
 # Each module registers its own sub-commands; listing them here keeps start-up imports lazy-free and explicit.
 COMMAND_MODULES = (
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_private()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

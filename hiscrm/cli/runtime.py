@@ -47,10 +47,12 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 @contextlib.asynccontextmanager
-async def nats_client(args: argparse.Namespace, name: str, wait_s: float = 10.0) -> AsyncIterator[Client]:
+async def nats_client(args: argparse.Namespace, name: str) -> AsyncIterator[Client]:
+    """A connection for a command: the first connect gives up after --connect-timeout with a one-line error
+    naming the URL; once connected it reconnects forever, like every service."""
     settings = settings_from(args)
     credentials = read_credentials(settings.nats_creds) if settings.nats_creds else None
-    nc = await connect(settings.servers, name, wait_s=wait_s, credentials=credentials)
+    nc = await connect(settings.servers, name, wait_s=settings.connect_timeout_s, credentials=credentials)
     try:
         yield nc
     finally:

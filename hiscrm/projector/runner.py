@@ -65,6 +65,12 @@ class Projector:
                 lock.release()
                 release_env(env)
 
+    def _swapped(self, env: ModelEnv) -> bool:
+        """Whether CURRENT names another directory than the open one, however either path is spelled
+        (the link's target is relative to the root; the environment's path is resolved)."""
+        current = self.gens.current()
+        return current is None or current.resolve() != env.path.resolve()
+
     async def _follow(self, env: ModelEnv, stop: asyncio.Event) -> None:
         applier = Applier(env)
         self.checkpoint = env.checkpoint()
@@ -82,7 +88,7 @@ class Projector:
                 else:
                     # Half a second without a delivery: the head has been reached.
                     self.caught_up.set()
-                if self.gens.current() != env.path:
+                if self._swapped(env):
                     log.info("projector: read models were swapped; reopening")
                     return
         finally:

@@ -19,6 +19,7 @@ import lmdb
 import msgspec
 
 from hiscrm.errors import HiscrmError
+from hiscrm.private import DIR_MODE, open_private, private_dir
 from hiscrm.projector.model import ReadModel, Tx, be64, decode_value, encode_value, from_be64
 
 META = "_meta"
@@ -61,7 +62,7 @@ class ModelEnv:
         if len(set(tables)) != len(tables):
             raise HiscrmError("two read models claim the same table")
         if not readonly:
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
         try:
             self.env = lmdb.open(
                 str(path),
@@ -75,6 +76,8 @@ class ModelEnv:
                 readahead=False,
                 lock=True,
                 max_readers=1024,
+                # The models hold every DM: the files are 0600 (LMDB drops the x bits), the directory 0700.
+                mode=DIR_MODE,
             )
         except lmdb.Error as exc:
             raise HiscrmError(f"cannot open read models at {path}: {exc}") from None
@@ -203,13 +206,13 @@ class Generations:
             return None
 
     def next_path(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
         return self.root / f"gen-{max(numbers, default=0) + 1:06d}"
 
     def swap(self, target: Path) -> None:
         """Point CURRENT at `target` with one atomic rename."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         tmp = self.root / f".{CURRENT}.tmp"
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
@@ -219,8 +222,7 @@ class Generations:
     def ensure_current(self) -> Path:
         current = self.current()
         if current is None or not current.exists():
-            current = self.next_path()
-            current.mkdir(parents=True)
+            current = private_dir(self.next_path())
             self.swap(current)
         return current
 
@@ -244,8 +246,7 @@ class WriterLock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        fd = open_private(self.path, os.O_CREAT | os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

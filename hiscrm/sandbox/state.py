@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import msgspec
 
+from hiscrm.private import write_private
 from hiscrm.sandbox import ids
 from hiscrm.sandbox.model import (
     Account,
@@ -660,10 +661,5 @@ class World:
 
 
 def write_atomically(path: str | os.PathLike[str], data: bytes) -> int:
-    """A reader never sees half a file: write aside, then rename over."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return len(data)
+    """A reader never sees half a file, and nobody else reads it: it holds live session cookies."""
+    return write_private(Path(path), data)

@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hiscrm.errors import HiscrmError
+from hiscrm.private import create_private
 
 PREFIX = "s1:"
 KEY_BYTES = 32
@@ -57,10 +58,7 @@ def load_master_key(data_dir: Path) -> bytes:
         return key
     path = data_dir / "master.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(base64.b64encode(new_key()))
+        create_private(path, base64.b64encode(new_key()))
     key = base64.b64decode(path.read_bytes())
     if len(key) != KEY_BYTES:
         raise HiscrmError(f"{path} does not hold a {KEY_BYTES}-byte key")

@@ -13,6 +13,7 @@ import nats
 from nats.aio.client import Client
 
 from hiscrm.errors import BrokerUnavailable
+from hiscrm.parts import cancel_and_wait
 from hiscrm.store.auth import Credentials, read_credentials
 
 log = logging.getLogger(__name__)
@@ -87,22 +88,25 @@ async def connect(
         log.warning("%s: reconnected to NATS", name)
 
     refused = asyncio.Event()
+    failures: list[Exception] = []
 
     async def on_error(exc: Exception) -> None:
-        if not client and "authorization violation" in str(exc).lower():
-            refused.set()  # nats-py would retry a refused first connect forever
+        if not client:
+            failures.append(exc)
+            if "authorization violation" in str(exc).lower():
+                refused.set()
         log.debug("%s: NATS error: %r", name, exc)
 
-    deadline = asyncio.get_running_loop().time() + wait_s
-    last: Exception | None = None
-    while True:
-        nc = HiscrmClient()
-        try:
+    nc = HiscrmClient()
+    try:
+        # With max_reconnect_attempts=-1 nats-py retries the first connect forever too (it never runs
+        # out of servers), so the deadline is ours: a command facing no broker says so within wait_s.
+        async with asyncio.timeout(wait_s):
             await _unless_refused(
                 nc.connect(
                     servers=servers,
                     name=name,
-                    connect_timeout=2,
+                    connect_timeout=min(2.0, wait_s),
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
@@ -114,36 +118,35 @@ async def connect(
                 ),
                 refused,
             )
-            client.append(nc)
-            return nc
-        except nats.errors.AuthorizationError:
+    except nats.errors.AuthorizationError:
+        await nc.close()
+        who = f"user {credentials.user!r}" if credentials else "a client without credentials"
+        raise BrokerUnavailable(
+            f"NATS at {', '.join(servers)} refused {who}; name credentials with --nats-creds or "
+            "HISCRM_NATS_CREDS (files from `hiscrm auth`)"
+        ) from None
+    except TimeoutError:
+        with contextlib.suppress(Exception):
             await nc.close()
-            who = f"user {credentials.user!r}" if credentials else "a client without credentials"
-            raise BrokerUnavailable(
-                f"NATS at {', '.join(servers)} refused {who}; name credentials with --nats-creds or "
-                "HISCRM_NATS_CREDS (files from `hiscrm auth`)"
-            ) from None
-        except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
-            last = exc
-        if asyncio.get_running_loop().time() >= deadline:
-            raise BrokerUnavailable(
-                f"no NATS server answered at {', '.join(servers)} within {wait_s:.0f} s ({last!r}); "
-                "start one with `hiscrm nats` or name a running one with --nats-url"
-            )
-        await asyncio.sleep(0.2)
+        why = f": {failures[-1]!r}" if failures else ""
+        raise BrokerUnavailable(
+            f"no NATS server answered at {', '.join(servers)} within {wait_s:g} s{why}; start one with "
+            "`hiscrm up` or `hiscrm nats`, name a running one with --nats-url, or wait longer with --connect-timeout"
+        ) from None
+    client.append(nc)
+    return nc
 
 
 async def _unless_refused(connecting: Awaitable[None], refused: asyncio.Event) -> None:
+    """Await the connect unless the server refuses our user first; a connect still running when this
+    ends (refused, or the caller's deadline) is cancelled rather than left retrying in the background."""
     attempt = asyncio.ensure_future(connecting)
     refusal = asyncio.ensure_future(refused.wait())
     try:
         await asyncio.wait({attempt, refusal}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        refusal.cancel()
-    if attempt.done():
+        await cancel_and_wait(refusal, None if attempt.done() else attempt)
+    if not attempt.cancelled():
         attempt.result()
         return
-    attempt.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await attempt
     raise nats.errors.AuthorizationError

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from hiscrm.facts.messages import AccountConfig
+from hiscrm.private import write_private
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import Unsealable
 
@@ -39,15 +39,6 @@ def _read(path: Path) -> _Saved | None:
         return msgspec.msgpack.decode(path.read_bytes(), type=_Saved)
     except (FileNotFoundError, msgspec.DecodeError):
         return None
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 class Credentials:
@@ -85,5 +76,5 @@ class Credentials:
         sealed = await self.keys.seal_for(self.account_id, plain)
         if sealed is not None:
             data = msgspec.msgpack.encode(_Saved(_login_tag(config), sealed))
-            await asyncio.to_thread(_write, self.path, data)
+            await asyncio.to_thread(write_private, self.path, data)
             self._last_saved = plain

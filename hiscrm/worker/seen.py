@@ -13,7 +13,6 @@ the same change (the old one's last pass and the new one's first), the stream st
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from hiscrm.facts.catalogue import (
 from hiscrm.facts.codec import Recorded
 from hiscrm.facts.subjects import aggregate_filter
 from hiscrm.platforms.base import Observation
+from hiscrm.private import write_private
 from hiscrm.store import reader
 from hiscrm.store.connection import HiscrmClient
 
@@ -99,10 +99,7 @@ class SeenIndex:
 
     def save(self) -> None:
         """Blocking: call it in a thread. Atomic, so a crash leaves the old or the new index."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(_file_encoder.encode(self._state))
-        os.replace(tmp, self.path)
+        write_private(self.path, _file_encoder.encode(self._state))
 
     # ------------------------------------------------------------------ the adapter's view (Known)
 
