@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test bootstrap chromium lint
+.PHONY: run test bootstrap chromium lint bench wrk
 
 run: bootstrap
 	$(BIN)/hiscrm up $(ARGS)
@@ -27,6 +27,15 @@ chromium:
 	@test -x $(CHROMIUM) || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+
+# `hiscrm bench` loads the API with wrk when it is installed, else with its own slower client.
+bench: bootstrap wrk
+	$(BIN)/hiscrm bench $(ARGS)
+
+wrk:
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi; }
 
 lint: bootstrap
 	$(BIN)/ruff check .

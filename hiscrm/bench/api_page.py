@@ -63,11 +63,16 @@ async def _generate(stack: Stack, path: str, seconds: float, connections: int) -
 
 
 async def seed(store: EventStore, models: LiveModels) -> None:
-    done = await store.append_many(inbox(ITEMS))
+    await project(store, models, inbox(ITEMS))
+
+
+async def project(store: EventStore, models: LiveModels, facts: list[c.Fact]) -> None:
+    """Append `facts` and wait until the projector has applied them."""
+    done = await store.append_many(facts)
     deadline = time.monotonic() + 120
     while not await models.wait_for(done[-1].seq, 1):
         if time.monotonic() > deadline:
-            raise RuntimeError("the projector did not catch up with the benchmark's inbox")
+            raise RuntimeError("the projector did not catch up with the benchmark's facts")
 
 
 async def measure(stack: Stack, quick: bool) -> dict[str, float]:

@@ -1,0 +1,275 @@
+"""api_routes: every IM list route's first page under 32 connections, beside two raw limits on the same bytes.
+
+For each route the API's answer is fetched once; then three servers answer that same request with
+those same bytes, measured in turn by the same load generator: the API itself; `raw_asgi`, a bare
+Starlette route on the API's server stack (uvicorn, uvloop, httptools) returning the bytes; and
+`raw_http`, a bare uvloop protocol returning them with a minimal header. `vs_raw_asgi` is what
+the route's own work (auth, query decoding, the read, the envelope) leaves of what the stack can
+do; `raw_asgi_vs_raw_http` is what the stack leaves of what a socket can do. The load comes from
+`wrk -t1 -c32` when wrk is installed (`make bench` installs it), else from the bench's own client
+(hiscrm/bench/http_client.py), which is itself slower than the raw servers.
+
+The dataset is the one the predecessor was compared on: one account with 200 conversations of 10
+DMs each, 50 works with 40 comments each (a third of them replies), and 200 notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hiscrm.bench.api_page import project
+from hiscrm.bench.http_client import KeepAlive
+from hiscrm.bench.stack import Stack, running
+from hiscrm.facts import catalogue as c
+from hiscrm.projector.live import LiveModels
+from hiscrm.store.broker import free_port
+from hiscrm.store.connection import HiscrmClient
+from hiscrm.store.event_store import EventStore
+from projections import MODELS
+
+ACCOUNT = "bench-routes"
+CONVERSATIONS, DMS_EACH = 200, 10
+WORKS, COMMENTS_EACH = 50, 40
+NOTIFICATIONS = 200
+CONNECTIONS = 32
+
+ROUTES = {
+    "conversations": f"/api/im/conversations?account_id={ACCOUNT}",
+    "messages": f"/api/im/messages/conversations/cv0/messages?account_id={ACCOUNT}",
+    "discussions": f"/api/im/discussions?account_id={ACCOUNT}&content_id=w0",
+    "contents": f"/api/im/contents?account_id={ACCOUNT}",
+    "accounts": "/api/im/accounts",
+    "unified": f"/api/im/unified-messages?account_id={ACCOUNT}",
+    "notifications": f"/api/im/notifications?account_id={ACCOUNT}",
+}
+
+
+def dataset() -> list[c.Fact]:
+    base = 1_760_000_000_000
+    me = c.Person(user_id="shop", name="Shop")
+    facts: list[c.Fact] = [c.AccountCreated(account_id=ACCOUNT, platform="douyin", account_name="Bench routes")]
+    for w in range(WORKS):
+        facts.append(
+            c.ContentObserved(
+                account_id=ACCOUNT, content_id=f"w{w}", title=f"Work {w}", publish_time_ms=base + w * 60_000,
+                stats=c.ContentStats(comments=COMMENTS_EACH, likes=w * 10),
+            )
+        )  # fmt: skip
+    for n in range(WORKS * COMMENTS_EACH):
+        fan = c.Person(user_id=f"fan{n % 300}", name=f"Fan {n % 300}", avatar=f"https://img.test/{n % 300}.png")
+        facts.append(
+            c.CommentObserved(
+                account_id=ACCOUNT, comment_id=f"c{n}", content_id=f"w{n % WORKS}", text=f"comment {n}",
+                author=fan, create_time_ms=base + n * 1000, content_title=f"Work {n % WORKS}",
+                parent_comment_id=f"c{n - WORKS}" if n % 3 == 2 and n >= WORKS else None,
+            )
+        )  # fmt: skip
+    for n in range(CONVERSATIONS * DMS_EACH):
+        peer = c.Person(user_id=f"peer{n % CONVERSATIONS}", name=f"Peer {n % CONVERSATIONS}")
+        inbound = n % 4 != 3
+        facts.append(
+            c.MessageObserved(
+                account_id=ACCOUNT, message_id=f"m{n}", conversation_id=f"cv{n % CONVERSATIONS}",
+                sender=peer if inbound else me, receiver=me if inbound else peer,
+                direction="inbound" if inbound else "outbound", content=f"message {n}", create_time_ms=base + n * 1000,
+            )
+        )  # fmt: skip
+    for n in range(NOTIFICATIONS):
+        facts.append(
+            c.NotificationObserved(
+                account_id=ACCOUNT, notification_id=f"n{n}", notice_type=n % 3 + 1, create_time_ms=base + n * 1000,
+                text=f"notice {n}", user=c.Person(user_id=f"fan{n}", name=f"Fan {n}"), content_id=f"w{n % WORKS}",
+            )
+        )  # fmt: skip
+    return facts
+
+
+# ----------------------------------------------------------------------------- load
+
+
+def _seconds_of(value: str, unit: str) -> float:
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """req/s and p99 from `wrk --latency`; a non-2xx answer makes the whole figure worthless."""
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw error answers:\n{out}")
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if rate is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{out}")
+    return {"req_per_s": float(rate.group(1)), "p99_ms": _seconds_of(p99.group(1), p99.group(2)) * 1000}
+
+
+async def _run(*command: str) -> str:
+    proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({proc.returncode}) on {command[-1]}")
+    return out.decode()
+
+
+async def load(url: str, path: str, token: str, seconds: float) -> dict[str, float]:
+    wrk = shutil.which("wrk")
+    if wrk is not None:
+        out = await _run(
+            wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency",
+            "-H", f"Authorization: Bearer {token}", url + path,
+        )  # fmt: skip
+        return parse_wrk(out)
+    out = await _run(sys.executable, "-m", "hiscrm.bench.http_client", url, path, token, str(seconds), str(CONNECTIONS))
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+# ----------------------------------------------------------------------------- the raw limits
+
+
+class _Answer(asyncio.Protocol):
+    """Answers each GET with the bytes its path maps to; nothing else of HTTP."""
+
+    def __init__(self, responses: dict[bytes, bytes]) -> None:
+        self.responses = responses
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+            path = head[head.find(b" ") + 1 : head.find(b" HTTP/")]
+            assert self.transport is not None
+            self.transport.write(self.responses.get(path, b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"))
+
+
+async def _serve_raw_http(port: int, pages: dict[str, bytes]) -> None:
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+    responses = {path.encode(): head % len(body) + body for path, body in pages.items()}
+    server = await asyncio.get_running_loop().create_server(lambda: _Answer(responses), "127.0.0.1", port)
+    await server.serve_forever()
+
+
+async def _serve_raw_asgi(port: int, pages: dict[str, bytes]) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def answer(body: bytes) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return Response(body, media_type="application/json")
+
+        return endpoint
+
+    app = Starlette(routes=[Route(path.partition("?")[0], answer(body)) for path, body in pages.items()])
+    # The API's own uvicorn settings (hiscrm/api/server.py), so the stack is the same.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
+    await uvicorn.Server(config).serve()
+
+
+@contextlib.asynccontextmanager
+async def _raw_server(kind: str, pages_file: Path, token: str) -> Any:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hiscrm.bench.api_routes", kind, str(port), str(pages_file)
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                client = await KeepAlive.open(url, token)
+                await client.close()
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"the {kind} server did not start")
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+
+
+# ----------------------------------------------------------------------------- the measurement
+
+
+async def _pages(stack: Stack) -> dict[str, tuple[str, bytes]]:
+    """Each route's first page as the API answers it; a route the API does not have yet is left out."""
+    client = await KeepAlive.open(stack.url, stack.im_token)
+    try:
+        found: dict[str, tuple[str, bytes]] = {}
+        for name, path in ROUTES.items():
+            status, body = await client.send(client.request(path))
+            if status == 404 and b"no route" in body:
+                continue
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
+            found[name] = (path, body)
+        return found
+    finally:
+        await client.close()
+
+
+async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:
+    seconds, rounds = (2.0, 1) if quick else (3.0, 2)
+    async with running(data_dir, nats_url, free_port()) as stack:
+        models = LiveModels(data_dir / "read-models", MODELS)
+        try:
+            await project(EventStore(nc), models, dataset())
+        finally:
+            models.close()
+        pages = await _pages(stack)
+        pages_file = data_dir / "api-routes-pages.json"
+        pages_file.write_bytes(msgspec.json.encode({path: body for path, body in pages.values()}))
+        best: dict[tuple[str, str], dict[str, float]] = {}
+        async with (
+            _raw_server("raw-asgi", pages_file, stack.im_token) as raw_asgi,
+            _raw_server("raw-http", pages_file, stack.im_token) as raw_http,
+        ):
+            servers = {"route": stack.url, "raw_asgi": raw_asgi, "raw_http": raw_http}
+            # Rounds alternate the three servers route by route; each keeps its best round.
+            for _ in range(rounds):
+                for name, (path, _) in pages.items():
+                    for server, url in servers.items():
+                        figure = await load(url, path, stack.im_token, seconds)
+                        if figure["req_per_s"] > best.get((name, server), {"req_per_s": -1.0})["req_per_s"]:
+                            best[name, server] = figure
+    result: dict[str, Any] = {
+        "load": f"wrk -t1 -c{CONNECTIONS}" if shutil.which("wrk") else f"http_client -c{CONNECTIONS}"
+    }
+    for name, (_, body) in pages.items():
+        route, asgi, http = best[name, "route"], best[name, "raw_asgi"], best[name, "raw_http"]
+        result[name] = {
+            "bytes": len(body),
+            "req_per_s": round(route["req_per_s"]),
+            "p99_ms": round(route["p99_ms"], 2),
+            "raw_asgi_req_per_s": round(asgi["req_per_s"]),
+            "raw_http_req_per_s": round(http["req_per_s"]),
+            "vs_raw_asgi": round(route["req_per_s"] / asgi["req_per_s"], 3),
+            "raw_asgi_vs_raw_http": round(asgi["req_per_s"] / http["req_per_s"], 3),
+        }
+    return result
+
+
+if __name__ == "__main__":
+    # python -m hiscrm.bench.api_routes raw-asgi|raw-http PORT PAGES_FILE: serve until killed.
+    from hiscrm.api.server import run_fast
+
+    kind, port_arg, pages_arg = sys.argv[1:4]
+    served = msgspec.json.decode(Path(pages_arg).read_bytes(), type=dict[str, bytes])
+    serve = _serve_raw_asgi if kind == "raw-asgi" else _serve_raw_http
+    run_fast(serve(int(port_arg), served))
