@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hiscrm.api.auth import Tokens
-from hiscrm.bench import api_page, freshness
+from hiscrm.bench import api_page, freshness, live_feed
 from hiscrm.bench.http_client import KeepAlive
 from hiscrm.projector.live import LiveModels
 from hiscrm.store.connection import HiscrmClient
@@ -67,7 +67,7 @@ async def running(data_dir: Path, nats_url: str, api_port: int) -> AsyncIterator
 
 
 async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, api_port: int, quick: bool) -> dict[str, Any]:
-    """api_page and freshness_ms, against one projector and one API started for them."""
+    """api_page, freshness_ms and live_feed_ms, against one projector and one API started for them."""
     store = EventStore(nc)
     async with running(data_dir, nats_url, api_port) as stack:
         models = LiveModels(data_dir / "read-models", MODELS)
@@ -75,7 +75,8 @@ async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, api_port: int
             await api_page.seed(store, models)
         finally:
             models.close()
+        readers = {"freshness_ms": freshness.poll_unified, "live_feed_ms": live_feed.follow}
         return {
             "api_page": await api_page.measure(stack, quick),
-            "freshness_ms": await freshness.measure(store, stack, quick),
+            **await freshness.measure(store, stack, quick, readers),
         }
