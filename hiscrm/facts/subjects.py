@@ -102,6 +102,12 @@ def worker_config_keys(worker_id: str) -> str:
     return f"{token(worker_id, 'worker id')}.*"
 
 
+def worker_reader(worker_id: str, what: str) -> str:
+    """The one consumer name under which a worker reads `what` (`inbox` facts, its `config` keys): the only
+    name its permissions let it create and delete, so it can leave no other consumer and remove no one else's."""
+    return f"worker-{worker_token(worker_id)}-{what}"
+
+
 def kv_subject(bucket: str, key: str) -> str:
     """The stream subject behind a KV key, for writes the KV client cannot make (per-message TTL on update)."""
     for part in key.split("."):

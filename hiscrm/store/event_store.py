@@ -9,7 +9,6 @@ subjects; the server refuses a stale one, which becomes ConcurrencyConflict.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import msgspec
@@ -119,10 +118,11 @@ class EventStore:
     # ------------------------------------------------------------------ aggregates
 
     async def last_message(self, subject_filter: str) -> tuple[int, str] | None:
-        """(sequence, msg id) of the newest fact matching `subject_filter`, or None."""
-        msg = await self.nc.request(
-            f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", json.dumps({"last_by_subj": subject_filter}).encode(), timeout=5
-        )
+        """(sequence, msg id) of the newest fact matching `subject_filter`, or None.
+
+        The filter is in the request subject, not the body, so permissions can say which facts a user may ask for.
+        """
+        msg = await self.nc.request(f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{subject_filter}", b"", timeout=5)
         headers = msg.headers or {}
         if headers.get("Status") == "404":
             return None

@@ -123,6 +123,7 @@ class Feed:
         self.num_pending_at_start = 0
         # For KV watches: each key's newest value first, until something has been delivered.
         self._last_per_subject = False
+        self._name: str | None = None
 
     @classmethod
     async def open(
@@ -135,9 +136,13 @@ class Feed:
         stream: str = EVENTS_STREAM,
         high_water: int = 50_000,
         last_per_subject: bool = False,
+        name: str | None = None,
     ) -> Feed:
+        """With `name`, the consumer always has that name (a worker may create no other; see hiscrm/store/auth.py),
+        so one name must not be read by two feeds at once."""
         feed = cls(nc, subject, stream, high_water)
         feed._last_per_subject = last_per_subject
+        feed._name = name
         await feed._start(from_seq, from_time)
         feed._watchdog = asyncio.create_task(feed._watch())
         return feed
@@ -148,8 +153,13 @@ class Feed:
         self._sid = sub._id
         self.nc.raw_sinks[sub._id] = self._deliver
         self._next_cseq = 1
-        # A fresh name each time: a recreated consumer must not collide with the one it replaces.
-        name = self.nc._nuid.next().decode()
+        if self._name is None:
+            # A fresh name each time: a recreated consumer must not collide with the one it replaces.
+            name = self.nc._nuid.next().decode()
+        else:
+            # Whatever a crashed run or a lost connection left under the fixed name goes first.
+            name = self._name
+            await self._delete(name)
         config = consumer_config(name, inbox, self.subject, from_seq, from_time, self._last_per_subject)
         reply = await self.nc.request(
             create_subject(self.stream, name, self.subject),
@@ -230,8 +240,11 @@ class Feed:
             with contextlib.suppress(Exception):
                 await self.nc._subs[sid].unsubscribe()
         if consumer is not None and self.nc.is_connected:
-            with contextlib.suppress(Exception):
-                await self.nc.request(f"$JS.API.CONSUMER.DELETE.{self.stream}.{consumer}", b"", timeout=2)
+            await self._delete(consumer)
+
+    async def _delete(self, consumer: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.nc.request(f"$JS.API.CONSUMER.DELETE.{self.stream}.{consumer}", b"", timeout=2)
 
     async def _watch(self) -> None:
         """Heartbeats arrive every HEARTBEAT_S; silence for three of them means the consumer is gone."""

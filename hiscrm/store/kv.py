@@ -96,15 +96,19 @@ def _operation(headers: Headers | None) -> str | None:
 _MARKERS = {"MaxAge": "PURGE", "Purge": "PURGE", "Remove": "DEL"}
 
 
-async def follow(kv: KeyValue, keys: str, on_change: OnChange, ready: asyncio.Event | None = None) -> None:
+async def follow(
+    kv: KeyValue, keys: str, on_change: OnChange, ready: asyncio.Event | None = None, consumer: str | None = None
+) -> None:
     """Hand every current value, then every change, of `keys` to `on_change`; `ready` is set once caught up.
 
     The watch is a Feed (an ordered consumer created with its filter in the API subject) rather than
     nats-py's watcher, whose consumer-create request names no filter: a worker whose permissions
-    allow only its own keys as the filter can then watch them, and nothing else.
+    allow only its own keys as the filter, under one consumer name, can then watch them, and nothing else.
     """
     bucket, stream, prefix = kv._name, kv._stream, kv._pre
-    feed = await Feed.open(kv._js._nc, subject=prefix + keys, stream=stream, last_per_subject=True, high_water=4096)
+    feed = await Feed.open(
+        kv._js._nc, subject=prefix + keys, stream=stream, last_per_subject=True, high_water=4096, name=consumer
+    )
     caught_up = ready if ready is not None else asyncio.Event()
     if feed.num_pending_at_start == 0:
         caught_up.set()

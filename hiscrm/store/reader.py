@@ -53,10 +53,12 @@ async def read_raw(
     to_seq: int | None = None,
     follow: bool = False,
     stream: str = EVENTS_STREAM,
+    consumer: str | None = None,
 ) -> AsyncIterator[Raw]:
     """Every message matching `subject`, in stream order, starting where asked.
 
-    Without `follow` it stops at the stream head as it was when reading began.
+    Without `follow` it stops at the stream head as it was when reading began. `consumer` fixes the
+    consumer's name (see Feed.open).
     """
     stop_at = to_seq
     if not follow:
@@ -64,7 +66,7 @@ async def read_raw(
         stop_at = head if to_seq is None else min(to_seq, head)
         if stop_at == 0 or (from_seq is not None and from_seq > stop_at):
             return
-    feed = await Feed.open(nc, subject=subject, from_seq=from_seq, from_time=from_time, stream=stream)
+    feed = await Feed.open(nc, subject=subject, from_seq=from_seq, from_time=from_time, stream=stream, name=consumer)
     try:
         if not follow and feed.num_pending_at_start == 0:
             return

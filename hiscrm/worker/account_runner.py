@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats.errors
@@ -22,6 +22,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from hiscrm.facts.catalogue import AccountBlocked, AccountSessionExpired
 from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
+from hiscrm.facts.subjects import worker_reader
 from hiscrm.parts import cancel_and_wait
 from hiscrm.platforms.base import Blocked, Platform, PlatformError, PlatformTrouble
 from hiscrm.secrets.keystore import KeyStore
@@ -65,6 +66,8 @@ class WorkerDeps:
     data_dir: Path
     timing: Timing
     crawl_slots: asyncio.Semaphore  # passes running at once on this worker, whatever the account
+    # The worker reads its accounts' history under one consumer name (its permissions allow no other).
+    history_reads: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def account_dir(self, account_id: str) -> Path:
         return self.data_dir / "browser" / account_id
@@ -160,7 +163,10 @@ class AccountRunner:
         index = await asyncio.to_thread(SeenIndex.load, self.deps.account_dir(self.account_id) / INDEX_FILE)
         while True:
             try:
-                if await index.catch_up(self.deps.nc, self.account_id):
+                async with self.deps.history_reads:
+                    reader = worker_reader(self.deps.worker_id, "inbox")
+                    learned = await index.catch_up(self.deps.nc, self.account_id, reader)
+                if learned:
                     index.cursor = {}  # someone else observed for this account meanwhile: read everything once
                 return index
             except Exception:

@@ -15,7 +15,7 @@ import msgspec
 from nats.aio.client import Client
 
 from hiscrm.facts.messages import AccountConfig
-from hiscrm.facts.subjects import CONFIG_BUCKET, worker_config_keys
+from hiscrm.facts.subjects import CONFIG_BUCKET, worker_config_keys, worker_reader
 from hiscrm.store import kv
 from hiscrm.worker.handler import Handler
 
@@ -28,6 +28,7 @@ class ConfigWatch:
     def __init__(self, nc: Client, worker_id: str, handler: Handler) -> None:
         self.js = nc.jetstream()
         self.keys = worker_config_keys(worker_id)
+        self.consumer = worker_reader(worker_id, "config")
         self.handler = handler
         self.configs: dict[str, AccountConfig] = {}
         self.ready = asyncio.Event()  # set once every key present at start has been handed over
@@ -35,7 +36,7 @@ class ConfigWatch:
 
     async def run(self) -> None:
         bucket = await self.js.key_value(CONFIG_BUCKET)
-        await kv.follow(bucket, self.keys, self._change, self.ready)
+        await kv.follow(bucket, self.keys, self._change, self.ready, consumer=self.consumer)
 
     async def holds(self, account_id: str, timeout: float) -> bool:
         """Whether this worker holds the account's config, waiting up to `timeout` for it to arrive."""

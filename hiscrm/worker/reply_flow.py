@@ -9,13 +9,20 @@ from playwright.async_api import Error as PlaywrightError
 
 from hiscrm.facts.catalogue import ReplyFailed, ReplySent
 from hiscrm.facts.messages import ReplySend
+from hiscrm.facts.subjects import event_subject
 from hiscrm.platforms import base
 from hiscrm.store.event_store import EventStore
 
 
 async def already_settled(store: EventStore, reply_id: str) -> bool:
-    """A redelivered command (the worker died after sending, before acknowledging) must not send twice."""
-    return any(isinstance(rec.fact, ReplySent | ReplyFailed) for rec in await store.history("reply", reply_id))
+    """A redelivered command (the worker died after sending, before acknowledging) must not send twice.
+
+    Two direct gets by subject rather than a read of the reply's history: a worker may ask for these two
+    kinds of fact, and may create no consumer for it (hiscrm/store/auth.py)."""
+    for outcome in (ReplySent, ReplyFailed):
+        if await store.last_message(event_subject("reply", reply_id, outcome.event)) is not None:
+            return True
+    return False
 
 
 async def fail(store: EventStore, cmd: ReplySend, worker_id: str, reason: str, code: str) -> None:

@@ -141,10 +141,13 @@ class SeenIndex:
 
     # ------------------------------------------------------------------ the stream
 
-    async def catch_up(self, nc: HiscrmClient, account_id: str) -> int:
-        """Applies the account's inbox facts appended since `seq`; returns how many told it something new."""
+    async def catch_up(self, nc: HiscrmClient, account_id: str, consumer: str | None = None) -> int:
+        """Applies the account's inbox facts appended since `seq`; returns how many told it something new.
+
+        `consumer` names the read (a worker may read only under its own name, one read at a time)."""
         learned = 0
-        async for item in reader.read(nc, subject=aggregate_filter("inbox", account_id), from_seq=self._state.seq + 1):
+        subject = aggregate_filter("inbox", account_id)
+        async for item in reader.read(nc, subject=subject, from_seq=self._state.seq + 1, consumer=consumer):
             if isinstance(item, Recorded):
                 fact = item.fact
                 if type(fact) in _KINDS:

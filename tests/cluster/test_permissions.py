@@ -7,24 +7,30 @@ enough), then a worker's user tries what only others may do.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from pathlib import Path
 
 import pytest
-from nats.js.api import ConsumerConfig
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig
-from hiscrm.facts.subjects import COMMANDS_STREAM, CONFIG_BUCKET, PRESENCE_BUCKET
+from hiscrm.facts.subjects import COMMANDS_STREAM, CONFIG_BUCKET, EVENTS_STREAM, PRESENCE_BUCKET, worker_reader
 from hiscrm.secrets.sealing import new_key
 from hiscrm.store import kv
 from hiscrm.store.event_store import EventStore
+from hiscrm.worker import reply_flow
 from hiscrm.worker.agent import WorkerAgent
 from hiscrm.worker.handler import Command
+from hiscrm.worker.seen import SeenIndex
 from tests.cluster.conftest import Secured, eventually
 
 REFUSAL_WAIT_S = 2.0
+INBOX_FILTER = "hiscrm.evt.inbox.*.*"
+FAN = c.Person(user_id="42", name="fan")
 
 
 class Recorder:
@@ -144,3 +150,89 @@ async def test_wrong_password_is_a_clear_error(secured: Secured) -> None:
 
     with pytest.raises(BrokerUnavailable, match="refused user 'api'"):
         await connect([secured.broker.url], "test", wait_s=2, credentials=Credentials("api", "wrong"))
+
+
+async def test_a_worker_reads_under_its_own_consumer_names_and_removes_no_one_elses(
+    secured: Secured, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 9 of issue 13: a worker made durables on HISCRM_EVENTS and deleted an admin's by name."""
+    caplog.set_level(logging.DEBUG, logger="hiscrm.store.connection")
+    admin_nc = await secured.connect("admin")
+    w1_nc = await secured.connect("worker-w1")
+    try:
+        admin = admin_nc.jetstream()
+        store = EventStore(admin_nc)
+        await store.append(c.AccountCreated(account_id="acc1", platform="douyin", account_name="one"))
+        observed = [
+            c.CommentObserved(
+                account_id="acc1", comment_id=f"cm{i}", content_id="v1", text=f"hi {i}", author=FAN, create_time_ms=i
+            )
+            for i in range(3)
+        ]
+        for fact in observed:
+            await store.append(fact)
+        await store.append(
+            c.ReplySent(reply_id="r1", account_id="acc1", platform_id="p1", worker_id="w1", sent_at_ms=1)
+        )
+        await admin.add_consumer(
+            EVENTS_STREAM, ConsumerConfig(durable_name="ops-replay", deliver_policy=DeliverPolicy.ALL)
+        )
+        await admin.add_consumer(f"KV_{CONFIG_BUCKET}", ConsumerConfig(durable_name="ops-watch"))
+
+        # What the worker does with the events stream, it does under these permissions.
+        index = SeenIndex.load(Path("/nonexistent/seen.idx"))
+        assert await index.catch_up(w1_nc, "acc1", worker_reader("w1", "inbox")) == len(observed)
+        w1_store = EventStore(w1_nc)
+        assert await reply_flow.already_settled(w1_store, "r1")
+        assert not await reply_flow.already_settled(w1_store, "r2")
+
+        # No consumer under any other name: not a durable, not an ephemeral.
+        durable = {"stream_name": EVENTS_STREAM, "config": {"durable_name": "mine", "filter_subject": INBOX_FILTER}}
+        await refused(
+            caplog,
+            "CONSUMER.CREATE.HISCRM_EVENTS.mine",
+            w1_nc.request(f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.mine.{INBOX_FILTER}", json.dumps(durable).encode()),
+        )
+        await refused(
+            caplog,
+            "CONSUMER.DURABLE.CREATE.HISCRM_EVENTS.mine",
+            w1_nc.request(f"$JS.API.CONSUMER.DURABLE.CREATE.{EVENTS_STREAM}.mine", json.dumps(durable).encode()),
+        )
+        # Nor another worker's name, nor its own name with a wider filter.
+        await refused(
+            caplog,
+            "worker-w2-inbox",
+            w1_nc.request(f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.worker-w2-inbox.{INBOX_FILTER}", b"{}"),
+        )
+        await refused(
+            caplog,
+            "worker-w1-inbox.hiscrm.evt.>",
+            w1_nc.request(f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.worker-w1-inbox.hiscrm.evt.>", b"{}"),
+        )
+        # Under its own name the filter in the body must be the one in the subject: the server checks.
+        for config in ({"filter_subject": "hiscrm.evt.>"}, {"filter_subjects": ["hiscrm.evt.account.*.*"]}):
+            body = {"stream_name": EVENTS_STREAM, "config": {"name": "worker-w1-inbox", **config}}
+            answer = await w1_nc.request(
+                f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.worker-w1-inbox.{INBOX_FILTER}", json.dumps(body).encode()
+            )
+            assert "error" in json.loads(answer.data), answer.data
+
+        # No one else's consumer can it delete, on the events stream or on its config bucket.
+        await refused(
+            caplog,
+            "CONSUMER.DELETE.HISCRM_EVENTS.ops-replay",
+            w1_nc.request(f"$JS.API.CONSUMER.DELETE.{EVENTS_STREAM}.ops-replay", b""),
+        )
+        await refused(
+            caplog,
+            "CONSUMER.DELETE.KV_hiscrm_config.ops-watch",
+            w1_nc.request(f"$JS.API.CONSUMER.DELETE.KV_{CONFIG_BUCKET}.ops-watch", b""),
+        )
+        assert (await admin.consumer_info(EVENTS_STREAM, "ops-replay")).name == "ops-replay"
+        assert (await admin.consumer_info(f"KV_{CONFIG_BUCKET}", "ops-watch")).name == "ops-watch"
+        # And what the worker read with left nothing behind.
+        names = [info.name for info in await admin.consumers_info(EVENTS_STREAM)]
+        assert names == ["ops-replay"], names
+    finally:
+        for nc in (admin_nc, w1_nc):
+            await nc.close()
