@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ def env(name: str, default: str | None = None) -> str | None:
 
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
+MONITOR_OFFSET = 4000  # the monitoring port beside the client port, as nats-server's defaults (4222, 8222)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class Settings:
     streams_dir: Path = field(default_factory=lambda: REPO_ROOT / "streams")
     nats_creds: Path | None = None  # a credentials file from `hiscrm auth`; else HISCRM_NATS_USER/PASSWORD
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    # The embedded broker's monitoring port (/varz, /connz, /jsz); None: off. Named, or else beside the client port.
+    nats_monitor_port: int | None = None
+    nats_monitor_named: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -39,6 +44,19 @@ class Settings:
     @property
     def servers(self) -> list[str]:
         return list(self.nats_urls) or [f"nats://127.0.0.1:{self.nats_port}"]
+
+    def monitor_port(self) -> int | None:
+        """The embedded broker's monitoring port: the one named, or the one beside the client port (as in
+        ops/, 4222 -> 8222) when nothing listens there, so a busy neighbour never stops the broker."""
+        port = self.nats_monitor_port
+        if port is None or self.nats_monitor_named:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return None
+        return port
 
     @property
     def read_models_dir(self) -> Path:
@@ -54,6 +72,15 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         help="NATS server URL; repeat or comma-separate for a cluster (HISCRM_NATS_URL)",
     )
     parser.add_argument("--nats-port", type=int, default=None, help="embedded broker port (default 4222)")
+    parser.add_argument(
+        "--nats-monitor-port",
+        type=int,
+        default=None,
+        help=f"embedded broker's monitoring port (HISCRM_NATS_MONITOR_PORT, default broker port + {MONITOR_OFFSET})",
+    )
+    parser.add_argument(
+        "--no-nats-monitor", action="store_true", help="the embedded broker serves no monitoring endpoint"
+    )
     parser.add_argument(
         "--nats-creds",
         default=None,
@@ -95,12 +122,34 @@ def connect_timeout_from(args: argparse.Namespace) -> float:
     return value
 
 
+def monitor_port_from(args: argparse.Namespace, nats_port: int) -> tuple[int | None, bool]:
+    """(port or None when off, whether it was named); 0 names none either."""
+    if getattr(args, "no_nats_monitor", False):
+        return None, True
+    raw = getattr(args, "nats_monitor_port", None)
+    raw = raw if raw is not None else env("NATS_MONITOR_PORT")
+    if raw is not None:
+        try:
+            port = int(raw)
+        except ValueError:
+            port = -1
+        if not 0 <= port <= 65535:
+            raise HiscrmError(f"--nats-monitor-port or HISCRM_NATS_MONITOR_PORT must be a port, not {raw!r}")
+        return port or None, True
+    beside = nats_port + MONITOR_OFFSET
+    return (beside if beside <= 65535 else None), False
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     urls = split_urls(getattr(args, "nats_url", None)) or split_urls([env("NATS_URL", "") or ""])
+    nats_port = int(getattr(args, "nats_port", None) or env("NATS_PORT", "4222") or 4222)
+    monitor_port, monitor_named = monitor_port_from(args, nats_port)
     return Settings(
         data_dir=data_dir_from(args),
         nats_urls=urls,
-        nats_port=int(getattr(args, "nats_port", None) or env("NATS_PORT", "4222") or 4222),
+        nats_port=nats_port,
+        nats_monitor_port=monitor_port,
+        nats_monitor_named=monitor_named,
         api_port=int(getattr(args, "api_port", None) or env("API_PORT", "8080") or 8080),
         sandbox_port=int(getattr(args, "sandbox_port", None) or env("SANDBOX_PORT", "8600") or 8600),
         streams_dir=Path(env("STREAMS_DIR", str(REPO_ROOT / "streams")) or REPO_ROOT / "streams"),

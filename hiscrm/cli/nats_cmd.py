@@ -19,7 +19,7 @@ async def run(args: argparse.Namespace) -> int:
     if not s.embedded:
         raise HiscrmError("--nats-url names an external server; `hiscrm nats` only runs the embedded one")
     stop = stop_event()
-    async with EmbeddedBroker(s.data_dir, s.nats_port) as broker:
+    async with EmbeddedBroker(s.data_dir, s.nats_port, monitor_port=s.monitor_port()) as broker:
         print(f"nats-server with JetStream at {broker.url} (store {broker.dir}); Ctrl-C stops it", flush=True)
         await stop.wait()
     return 0

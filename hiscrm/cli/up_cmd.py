@@ -63,9 +63,14 @@ async def run(args: argparse.Namespace) -> int:
         if s.embedded:
             # The embedded broker admits only its users: each service connects as its role, the
             # worker as itself, and none can do more than its job (ops/runbook.md, "Users").
-            auth = await asyncio.to_thread(ensure_auth, s.data_dir, [] if args.no_worker else [args.worker_id])
-            broker = await stack.enter_async_context(EmbeddedBroker(s.data_dir, s.nats_port, auth=auth))
+            workers = [] if args.no_worker else [args.worker_id]
+            auth = await asyncio.to_thread(ensure_auth, s.data_dir, workers, s.servers)
+            broker = await stack.enter_async_context(
+                EmbeddedBroker(s.data_dir, s.nats_port, auth=auth, monitor_port=s.monitor_port())
+            )
             print(f"broker      {broker.url} (embedded, store {broker.dir}, users in {auth.dir})", flush=True)
+            if broker.monitor_url:
+                print(f"monitoring  {broker.monitor_url}/varz  /connz  /jsz", flush=True)
         else:
             print(f"broker      {', '.join(s.servers)} (external)", flush=True)
 
