@@ -6,7 +6,13 @@ misses (the API answers 404), and facts that still arrive for it are ignored.
 
 `login_status` follows the login facts of the account's current login session; `session_valid`
 remembers whether the last stored credentials still work, so a login attempt that fails or
-times out while an older session is still good leaves the account logged in.
+times out while an older session is still good leaves the account logged in. A logout destroys
+the session: the account is not logged in and has no credentials, whatever came before.
+
+`health` is the crawl record: the last error, the failed passes in a row and the last success,
+from `account.crawl_failed` (which a worker appends only now and then for a run of identical
+failures, carrying the run's length, so totals add the difference), the trouble facts and
+`snapshot_synced`. PASSES keeps the account's last HISTORY_SIZE passes, good or bad, in a ring.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Handler, Tx, be64, key
 
 NAME = "accounts"
-VERSION = 1
+VERSION = 2
 ROWS = "accounts"  # key(account_id) -> AccountRow
 ORDER = "accounts_order"  # be64(seq) -> account_id: creation order, the cursor is the account's seq
-TABLES = (ROWS, ORDER)
+PASSES = "account_passes"  # key(account_id, ring slot) -> PassEntry: the last HISTORY_SIZE passes
+TABLES = (ROWS, ORDER, PASSES)
+HISTORY_SIZE = 50
 
 LoginStatus = Literal["not_logged_in", "logging_in", "logged_in", "login_failed", "expired", "blocked"]
 
@@ -51,6 +59,31 @@ class Runtime(msgspec.Struct, kw_only=True):
     errors: int = 0
 
 
+class CrawlHealth(msgspec.Struct, kw_only=True):
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    last_error_at: int | None = None
+    consecutive_failures: int = 0
+    failures_total: int = 0  # failed passes ever, counted ones included
+    last_success_at: int | None = None
+    passes_recorded: int = 0  # entries ever written to the PASSES ring
+
+
+class PassEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One pass in an account's history: a completed one (`ok`) or a failure, and why."""
+
+    seq: int
+    at: int
+    ok: bool
+    worker_id: str | None = None
+    pass_no: int | None = None
+    duration_ms: int | None = None
+    new: c.PassCounts | None = None
+    kind: str | None = None  # for failures: page_error | timeout | error | session_expired | blocked:<kind>
+    error: str | None = None
+    consecutive: int | None = None
+
+
 class AccountRow(msgspec.Struct, kw_only=True):
     account_id: str
     seq: int
@@ -68,6 +101,9 @@ class AccountRow(msgspec.Struct, kw_only=True):
     login_id: str | None = None
     trouble: Trouble | None = None
     runtime: Runtime = msgspec.field(default_factory=Runtime)
+    pinned_worker_id: str | None = None
+    crawl: c.CrawlSwitches = msgspec.field(default_factory=c.CrawlSwitches)
+    health: CrawlHealth = msgspec.field(default_factory=CrawlHealth)
     created_at: int
     updated_at: int
 
@@ -121,6 +157,8 @@ def _updated(row: AccountRow, rec: Recorded) -> None:
         row.proxy_id = f.proxy_id
     if f.status is not None:
         row.status = f.status
+    if f.crawl is not None:
+        row.crawl = f.crawl
 
 
 def _assigned(row: AccountRow, rec: Recorded) -> None:
@@ -143,6 +181,15 @@ def _trouble(row: AccountRow, rec: Recorded, kind: str, detail: str | None) -> N
         login_id=getattr(rec.fact, "login_id", None),
     )
     row.runtime.errors += 1
+
+
+def _logged_out(row: AccountRow, rec: Recorded) -> None:
+    row.login_status, row.session_valid, row.has_credentials, row.trouble = "not_logged_in", False, False, None
+
+
+def _pinned(row: AccountRow, rec: Recorded) -> None:
+    f: c.AccountPinned = rec.fact  # type: ignore[assignment]
+    row.pinned_worker_id = f.worker_id
 
 
 def _session_expired(row: AccountRow, rec: Recorded) -> None:
@@ -202,13 +249,77 @@ def _synced(row: AccountRow, rec: Recorded) -> None:
         row.login_status = "logged_in"
 
 
-def _on_row(change: Callable[[AccountRow, Recorded], None]) -> Handler:
-    """A handler that loads the account's row, lets `change` update it and saves it; deleted accounts are skipped."""
+def _record(tx: Tx, row: AccountRow, entry: PassEntry) -> None:
+    slot = row.health.passes_recorded % HISTORY_SIZE
+    row.health.passes_recorded += 1
+    tx.put(PASSES, key(row.account_id, f"{slot:03d}"), entry)
+
+
+def history(tx: Tx, account_id: str) -> list[PassEntry]:
+    """The account's recorded passes, newest first."""
+    entries = [entry for _, entry in tx.scan(PASSES, key(account_id, b""), PassEntry)]
+    return sorted(entries, key=lambda e: e.seq, reverse=True)
+
+
+def _failed_pass(tx: Tx, row: AccountRow, rec: Recorded, kind: str, error: str | None, consecutive: int) -> None:
+    health = row.health
+    # A worker reports a run of identical failures now and then, with the run's length: count what is new.
+    added = consecutive - health.consecutive_failures if consecutive > health.consecutive_failures else 1
+    health.failures_total += added
+    health.consecutive_failures += added
+    health.last_error, health.last_error_kind, health.last_error_at = error, kind, rec.time_ms
+    entry = PassEntry(
+        seq=rec.seq,
+        at=rec.time_ms,
+        ok=False,
+        worker_id=getattr(rec.fact, "worker_id", None),
+        kind=kind,
+        error=error,
+        consecutive=health.consecutive_failures,
+    )
+    _record(tx, row, entry)
+
+
+def _crawl_failed(tx: Tx, row: AccountRow, rec: Recorded) -> None:
+    f: c.AccountCrawlFailed = rec.fact  # type: ignore[assignment]
+    _failed_pass(tx, row, rec, f.kind, f.reason, f.consecutive)
+
+
+def _trouble_pass(tx: Tx, row: AccountRow, rec: Recorded) -> None:
+    f: c.AccountBlocked | c.AccountSessionExpired = rec.fact  # type: ignore[assignment]
+    kind = f"blocked:{f.kind}" if isinstance(f, c.AccountBlocked) else "session_expired"
+    _failed_pass(tx, row, rec, kind, f.detail, row.health.consecutive_failures + 1)
+
+
+def _synced_pass(tx: Tx, row: AccountRow, rec: Recorded) -> None:
+    f: c.SnapshotSynced = rec.fact  # type: ignore[assignment]
+    row.health.consecutive_failures, row.health.last_success_at = 0, rec.time_ms
+    entry = PassEntry(
+        seq=rec.seq,
+        at=rec.time_ms,
+        ok=True,
+        worker_id=f.worker_id,
+        pass_no=f.pass_no,
+        duration_ms=f.duration_ms,
+        new=f.new_counts,
+    )
+    _record(tx, row, entry)
+
+
+def _on_row(
+    change: Callable[[AccountRow, Recorded], None] | None = None,
+    passes: Callable[[Tx, AccountRow, Recorded], None] | None = None,
+) -> Handler:
+    """A handler that loads the account's row, lets `change` (and `passes`, which may write the pass
+    history) update it and saves it; deleted accounts are skipped."""
 
     def handle(tx: Tx, rec: Recorded) -> None:
         row = tx.get(ROWS, row_key(rec.fact.account_id), AccountRow)  # type: ignore[attr-defined]
         if row is not None:
-            change(row, rec)
+            if change is not None:
+                change(row, rec)
+            if passes is not None:
+                passes(tx, row, rec)
             _save(tx, row, rec.time_ms)
 
     return handle
@@ -220,12 +331,15 @@ HANDLERS = {
     c.AccountUpdated.type_name(): _on_row(_updated),
     c.AccountAssigned.type_name(): _on_row(_assigned),
     c.AccountUnassigned.type_name(): _on_row(_unassigned),
-    c.AccountSessionExpired.type_name(): _on_row(_session_expired),
-    c.AccountBlocked.type_name(): _on_row(_blocked),
+    c.AccountSessionExpired.type_name(): _on_row(_session_expired, _trouble_pass),
+    c.AccountBlocked.type_name(): _on_row(_blocked, _trouble_pass),
+    c.AccountLoggedOut.type_name(): _on_row(_logged_out),
+    c.AccountPinned.type_name(): _on_row(_pinned),
+    c.AccountCrawlFailed.type_name(): _on_row(passes=_crawl_failed),
     c.LoginRequested.type_name(): _on_row(_login_requested),
     c.LoginVerificationRequired.type_name(): _on_row(_verification_required),
     c.LoginSucceeded.type_name(): _on_row(_login_succeeded),
     c.LoginFailed.type_name(): _on_row(_login_ended),
     c.LoginExpired.type_name(): _on_row(_login_ended),
-    c.SnapshotSynced.type_name(): _on_row(_synced),
+    c.SnapshotSynced.type_name(): _on_row(_synced, _synced_pass),
 }

@@ -2,8 +2,11 @@
 
 pending → qrcode_ready → (qrcode_refreshed)* → scanning → success | failed | expired.
 `scanning` is what a verification request means here: the code was scanned and the platform wants
-more (`verification_method`, `message`). success, failed and expired are final, except that a late
-success beats expired: the credentials it reports are real.
+more (`verification_method`, `message`); with method `sms` it waits for an operator's code, which
+makes it `verifying` until the platform refuses it (back to `scanning`, with `code_error`) or lets
+the login through. A session import (method `import`) goes pending → success | failed. success,
+failed and expired are final, except that a late success beats expired: the credentials it
+reports are real.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Handler, Tx, key, newest_first
 
 NAME = "login_sessions"
-VERSION = 1
+VERSION = 2
 ROWS = "login_sessions"  # key(login_id) -> LoginRow
 LATEST = "login_latest"  # key(account_id) -> login_id of the account's most recently requested session
 HISTORY = "login_history"  # key(account_id, newest_first(seq)) -> login_id
 TABLES = (ROWS, LATEST, HISTORY)
 
-Status = Literal["pending", "qrcode_ready", "qrcode_refreshed", "scanning", "success", "failed", "expired"]
+Status = Literal["pending", "qrcode_ready", "qrcode_refreshed", "scanning", "verifying", "success", "failed", "expired"]
 FINAL: frozenset[str] = frozenset({"success", "failed", "expired"})
 
 
@@ -40,6 +43,11 @@ class LoginRow(msgspec.Struct, kw_only=True):
     worker_id: str | None = None
     verification_method: str | None = None
     message: str | None = None
+    method: Literal["qr", "import"] = "qr"
+    codes_submitted: int = 0
+    code_submitted_at: int | None = None
+    code_error: str | None = None  # why the platform refused the last code
+    code_error_kind: str | None = None  # wrong | expired | too_many
     reason: str | None = None
     code: str | None = None
     # No secrets in a Profile: it is what the platform shows about the account.
@@ -73,7 +81,7 @@ def _row(tx: Tx, rec: Recorded) -> LoginRow:
 
 def _requested(row: LoginRow, rec: Recorded) -> None:
     f: c.LoginRequested = rec.fact  # type: ignore[assignment]
-    row.expires_at, row.requested_by = f.expires_at_ms, f.requested_by
+    row.expires_at, row.requested_by, row.method = f.expires_at_ms, f.requested_by, f.method
     row.worker_id = f.worker_id or row.worker_id
 
 
@@ -90,6 +98,18 @@ def _verification(row: LoginRow, rec: Recorded) -> None:
     f: c.LoginVerificationRequired = rec.fact  # type: ignore[assignment]
     if row.status not in FINAL:
         row.status, row.verification_method, row.message = "scanning", f.method, f.message
+
+
+def _code_submitted(row: LoginRow, rec: Recorded) -> None:
+    if row.status not in FINAL:
+        row.status, row.code_submitted_at, row.code_error, row.code_error_kind = "verifying", rec.time_ms, None, None
+        row.codes_submitted += 1
+
+
+def _code_rejected(row: LoginRow, rec: Recorded) -> None:
+    f: c.LoginSmsCodeRejected = rec.fact  # type: ignore[assignment]
+    if row.status not in FINAL:
+        row.status, row.code_error, row.code_error_kind = "scanning", f.reason, f.code
 
 
 def _succeeded(row: LoginRow, rec: Recorded) -> None:
@@ -129,6 +149,8 @@ HANDLERS = {
     c.LoginQrcodeReady.type_name(): _on_row(_qrcode),
     c.LoginQrcodeRefreshed.type_name(): _on_row(_qrcode),
     c.LoginVerificationRequired.type_name(): _on_row(_verification),
+    c.LoginSmsCodeSubmitted.type_name(): _on_row(_code_submitted),
+    c.LoginSmsCodeRejected.type_name(): _on_row(_code_rejected),
     c.LoginSucceeded.type_name(): _on_row(_succeeded),
     c.LoginFailed.type_name(): _on_row(_failed),
     c.LoginExpired.type_name(): _on_row(_expired),

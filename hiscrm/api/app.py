@@ -20,7 +20,7 @@ from hiscrm.api.metrics import Metrics, MetricsMiddleware
 from hiscrm.api.openapi import document
 from hiscrm.api.routing import Endpoint, Router, starlette_route
 from hiscrm.api.services import Services
-from hiscrm.api.v1.gauges import gauges
+from hiscrm.api.v1.gauges import account_health, gauges
 
 ROUTER_MODULES: list[Any] = [system, *v1.ROUTER_MODULES, *im.ROUTER_MODULES]
 
@@ -52,6 +52,7 @@ def create_app(services: Services, tokens: Tokens) -> Starlette:
     metrics = Metrics()
     metrics.gauges["hiscrm_projection_checkpoint"] = services.models.checkpoint
     metrics.gauges.update(gauges(services))
+    account_health(services, metrics)
     app.state.services = services
     app.state.tokens = tokens
     # Set when the server begins to stop, so endless responses (the IM event feed) end and let it.

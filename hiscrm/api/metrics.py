@@ -18,6 +18,8 @@ class Metrics:
         self.latency: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
         self.latency_sum: dict[str, float] = defaultdict(float)
         self.gauges: dict[str, Callable[[], float]] = {}
+        # Labelled families: name -> (type, help, read), read giving (label name, label value, value) rows.
+        self.families: dict[str, tuple[str, str, Callable[[], list[tuple[str, str, float]]]]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests[(route, method, status)] += 1
@@ -45,7 +47,14 @@ class Metrics:
             lines.append(f'hiscrm_http_request_seconds_count{{route="{route}"}} {running}')
         for name, read in sorted(self.gauges.items()):
             lines += [f"# TYPE {name} gauge", f"{name} {read()}"]
+        for name, (kind, text, rows) in sorted(self.families.items()):
+            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+            lines += [f'{name}{{{label}="{_escape(value)}"}} {n}' for label, value, n in rows()]
         return "\n".join(lines) + "\n"
+
+
+def _escape(label_value: str) -> str:
+    return label_value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class MetricsMiddleware:

@@ -6,6 +6,9 @@ Rules, in order:
   with the fewest candidate workers first; if none has room it stays unassigned, with the reason;
 - a disabled account keeps its worker (so the worker sees it disabled) until that worker is gone;
   a deleted one is let go;
+- an account pinned to a worker runs there or nowhere: placed before the others, never moved by a
+  rebalance, and while that worker is not live (or full, or without its platform) it waits
+  unassigned, with that as the reason;
 - per platform, when the loads of the live workers that run it differ by more than 3, accounts
   move from the most to the least loaded until they differ by at most 1.
 
@@ -45,6 +48,8 @@ class _Planner:
         self.place: dict[str, str | None] = {}
         self.platform: dict[str, str] = {}  # active accounts only
         self.why: dict[str, str] = {}
+        self.pinned: set[str] = set()
+        self.unplaced: dict[str, str] = {}
 
     def capable(self, platform: str) -> list[str]:
         return [w for w, p in self.workers.items() if platform in p.platforms]
@@ -62,7 +67,11 @@ class _Planner:
         self.why[account] = why
 
     def held(self, worker: str, platform: str) -> list[str]:
-        return sorted(a for a, w in self.place.items() if w == worker and self.platform.get(a) == platform)
+        return sorted(
+            a
+            for a, w in self.place.items()
+            if w == worker and self.platform.get(a) == platform and a not in self.pinned
+        )
 
     def full_reason(self, platform: str, capable: list[str]) -> str:
         if not capable:
@@ -74,6 +83,11 @@ class _Planner:
         """Keep what may stay; return the active accounts that need a worker."""
         waiting: list[str] = []
         for a in accounts:
+            if a.status == "active" and a.pinned_worker is not None:
+                self.pin(a)
+        for a in accounts:
+            if a.account_id in self.pinned:
+                continue
             current = a.worker_id if a.worker_id in self.workers else None
             gone = f"worker {a.worker_id} is gone"
             if a.status == "deleted":
@@ -90,14 +104,34 @@ class _Planner:
         for worker, presence in self.workers.items():
             excess = self.loads[worker] - presence.max_accounts
             if excess > 0:
-                held = sorted(a for a, w in self.place.items() if w == worker and a in self.platform)
+                held = sorted(
+                    a for a, w in self.place.items() if w == worker and a in self.platform and a not in self.pinned
+                )
                 for account in held[-excess:]:
                     self.put(account, None, f"worker {worker} is over max_accounts")
                     waiting.append(account)
         return waiting
 
+    def pin(self, a: AccountState) -> None:
+        pinned = a.pinned_worker
+        assert pinned is not None
+        self.pinned.add(a.account_id)
+        self.platform[a.account_id] = a.platform
+        presence = self.workers.get(pinned)
+        if presence is None:
+            why = f"pinned to worker {pinned}, which is offline"
+        elif a.platform not in presence.platforms:
+            why = f"pinned to worker {pinned}, which does not run platform {a.platform!r}"
+        elif not self.has_room(pinned):
+            why = f"pinned to worker {pinned}, which is at max_accounts ({presence.max_accounts})"
+        else:
+            self.put(a.account_id, pinned, "pinned" if a.worker_id != pinned else "kept")
+            return
+        self.put(a.account_id, None, why)
+        self.unplaced[a.account_id] = why
+
     def assign(self, waiting: list[str]) -> dict[str, str]:
-        unplaced: dict[str, str] = {}
+        unplaced: dict[str, str] = dict(self.unplaced)
         candidates = {p: self.capable(p) for p in set(self.platform.values())}
         for account in sorted(waiting, key=lambda a: (len(candidates[self.platform[a]]), a)):
             capable = candidates[self.platform[account]]

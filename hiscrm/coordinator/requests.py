@@ -6,26 +6,35 @@ stream's two-minute duplicate window sends nothing twice. A request for an accou
 worker (or disabled, deleted, unknown) becomes `login.failed` / `reply.failed` with the reason,
 appended with the expected sequence of its own aggregate so it is recorded once; an account that
 gets a worker later does not bring it back. Live logins past `expires_at_ms` become `login.expired`.
+
+Two requests only pass through: an operator's SMS code goes to the worker running its login as
+`login_sms_code` (msg id `<login>:sms:<seq>`), and a crawl request to the account's worker as
+`crawl_now` (msg id `<account>:crawl_now:<seq>`). A crawl request older than the duplicate window,
+or for an account no live worker holds, is dropped: asking again is the operator's remedy, and a
+new leader folding old requests must not crawl every account that was ever asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 
 import msgspec
 from nats.aio.client import Client
 
-from hiscrm.coordinator.state import AccountState, LoginState, ReplyState, State
+from hiscrm.coordinator.state import AccountState, CrawlRequest, LoginState, ReplyState, State
 from hiscrm.errors import ConcurrencyConflict
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.facts.codec import MSG_ID
-from hiscrm.facts.messages import LoginStart, Presence
+from hiscrm.facts.messages import CrawlNow, LoginSmsCode, LoginStart, Presence
 from hiscrm.facts.subjects import command_subject
 from hiscrm.store.event_store import EventStore
 
+log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
+CRAWL_FRESH_MS = 100_000  # inside the commands stream's two-minute duplicate window
 
 
 def refusal(
@@ -52,9 +61,11 @@ class Requests:
         self.store = store
         self.guard = guard
         self.sent: set[str] = set()  # request ids handed to a worker in this term of leadership
+        self.sent_codes: set[tuple[str, int]] = set()  # (login id, code fact seq), likewise
 
     def new_term(self) -> None:
         self.sent.clear()
+        self.sent_codes.clear()
 
     async def dispatch(
         self, state: State, live: Mapping[str, Presence], unplaced: Mapping[str, str], now_ms: int
@@ -70,6 +81,20 @@ class Requests:
             self._reply(reply, state.accounts.get(reply.command.account_id), live, unplaced)
             for reply in state.replies.values()
             if reply.command.reply_id not in self.sent
+        ]
+        self.sent_codes = {(login_id, seq) for login_id, seq in self.sent_codes if login_id in state.logins}
+        work += [
+            self._code(login, seq, sealed, state.accounts.get(login.account_id), live)
+            for login in state.logins.values()
+            if login.login_id in self.sent
+            for seq, sealed in login.codes
+            if (login.login_id, seq) not in self.sent_codes
+        ]
+        crawls, state.crawls = state.crawls, {}
+        work += [
+            self._crawl(request, state.accounts.get(request.account_id), live)
+            for request in crawls.values()
+            if request.at_ms > now_ms - CRAWL_FRESH_MS
         ]
         return max(await asyncio.gather(*work), default=0)
 
@@ -98,7 +123,12 @@ class Requests:
             fact = c.LoginFailed(login_id=login.login_id, account_id=login.account_id, reason=reason, code=code)
             return await self._settle(fact, login.seq, f"{login.login_id}:failed")
         assert account is not None and account.worker_id is not None
-        command = LoginStart(login_id=login.login_id, account_id=login.account_id, expires_at_ms=login.expires_at_ms)
+        command = LoginStart(
+            login_id=login.login_id,
+            account_id=login.account_id,
+            expires_at_ms=login.expires_at_ms,
+            sealed_import=login.sealed_import,
+        )
         await self._send(account.worker_id, login.account_id, "login_start", command, login.login_id)
         return 0
 
@@ -113,6 +143,27 @@ class Requests:
             return await self._settle(fact, reply.seq, f"{command.reply_id}:failed")
         assert account is not None and account.worker_id is not None
         await self._send(account.worker_id, command.account_id, "reply_send", command, command.reply_id)
+        return 0
+
+    async def _code(
+        self, login: LoginState, seq: int, sealed: str, account: AccountState | None, live: Mapping[str, Presence]
+    ) -> int:
+        if account is None or account.worker_id not in live:
+            return 0  # the login itself fails or expires; the code waits with it until then
+        assert account.worker_id is not None
+        command = LoginSmsCode(login_id=login.login_id, account_id=login.account_id, sealed_code=sealed, seq=seq)
+        await self._send(account.worker_id, login.account_id, "login_sms_code", command, f"{login.login_id}:sms:{seq}")
+        self.sent_codes.add((login.login_id, seq))
+        return 0
+
+    async def _crawl(self, request: CrawlRequest, account: AccountState | None, live: Mapping[str, Presence]) -> int:
+        if account is None or account.status != "active" or account.worker_id not in live:
+            log.info("crawl request for %s dropped: no live worker holds it", request.account_id)
+            return 0
+        assert account.worker_id is not None
+        command = CrawlNow(account_id=request.account_id, reason="requested")
+        msg_id = f"{request.account_id}:crawl_now:{request.seq}"
+        await self._send(account.worker_id, request.account_id, "crawl_now", command, msg_id)
         return 0
 
     async def _send(self, worker_id: str, account_id: str, name: str, command: msgspec.Struct, request_id: str) -> None:

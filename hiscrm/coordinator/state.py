@@ -30,6 +30,8 @@ class AccountState(msgspec.Struct, kw_only=True):
     proxy_id: str | None = None
     status: Literal["active", "disabled", "deleted"] = "active"
     worker_id: str | None = None
+    pinned_worker: str | None = None  # the only worker it may run on, when set
+    crawl: c.CrawlSwitches = msgspec.field(default_factory=c.CrawlSwitches)
     logged_in: bool = False
     sealed_credentials: str | None = None
     seq: int = 0  # the account aggregate's last fact: what a decision on it expects
@@ -51,6 +53,14 @@ class LoginState(msgspec.Struct, kw_only=True):
     account_id: str
     expires_at_ms: int
     seq: int
+    sealed_import: str | None = None
+    codes: list[tuple[int, str]] = msgspec.field(default_factory=list)  # (seq, sealed code) not yet sent
+
+
+class CrawlRequest(msgspec.Struct, kw_only=True):
+    account_id: str
+    seq: int
+    at_ms: int
 
 
 class ReplyState(msgspec.Struct, kw_only=True):
@@ -75,6 +85,7 @@ def config_of(account: AccountState | None, proxy: ProxyConfig | None) -> Accoun
         logged_in=account.logged_in,
         sealed_credentials=account.sealed_credentials,
         proxy=proxy,
+        crawl=account.crawl,
         revision=account.revision,
     )
 
@@ -85,6 +96,7 @@ class State:
         self.workers: dict[str, WorkerState] = {}
         self.logins: dict[str, LoginState] = {}
         self.replies: dict[str, ReplyState] = {}
+        self.crawls: dict[str, CrawlRequest] = {}  # by account: the newest crawl request not yet sent
         self.position = 0
         self.dirty_configs: set[str] = set()
         self.placement_dirty = True
@@ -96,6 +108,8 @@ class State:
             c.AccountAssigned: self._account_assigned,
             c.AccountUnassigned: self._account_unassigned,
             c.AccountSessionExpired: self._session_expired,
+            c.AccountLoggedOut: self._session_expired,
+            c.AccountPinned: self._account_pinned,
             c.WorkerRegistered: self._worker_registered,
             c.WorkerStopped: self._worker_status("stopped"),
             c.WorkerWentOffline: self._worker_status("offline"),
@@ -103,6 +117,8 @@ class State:
             c.LoginQrcodeReady: self._login_progress,
             c.LoginQrcodeRefreshed: self._login_progress,
             c.LoginVerificationRequired: self._login_progress,
+            c.LoginSmsCodeRejected: self._login_progress,
+            c.LoginSmsCodeSubmitted: self._sms_code_submitted,
             c.LoginSucceeded: self._login_succeeded,
             c.LoginFailed: self._login_over,
             c.LoginExpired: self._login_over,
@@ -113,11 +129,17 @@ class State:
 
     def apply(self, rec: Recorded) -> None:
         self.position = rec.seq
-        handler = self._handlers.get(type(rec.fact))
+        fact = rec.fact
+        handler = self._handlers.get(type(fact))
         if handler is not None:
-            handler(rec.fact, rec.seq)
-        elif isinstance(rec.fact, c.AccountBlocked) and rec.fact.account_id in self.accounts:
-            self.accounts[rec.fact.account_id].seq = rec.seq
+            handler(fact, rec.seq)
+        elif fact.aggregate == "account" and fact.aggregate_id in self.accounts:
+            # Reports that change no decision (blocked, crawl failures, crawl requests) still move the
+            # sequence a decision on the account must expect.
+            self.accounts[fact.aggregate_id].seq = rec.seq
+            if isinstance(fact, c.AccountCrawlRequested):
+                self.crawls[fact.account_id] = CrawlRequest(account_id=fact.account_id, seq=rec.seq, at_ms=rec.time_ms)
+                self.requests_dirty = True
 
     def take_dirty_configs(self) -> set[str]:
         dirty, self.dirty_configs = self.dirty_configs, set()
@@ -154,7 +176,7 @@ class State:
         account = self._account(f.account_id, seq)
         if account is None or account.status == "deleted":
             return
-        for name in ("account_name", "monitor_interval", "platform_user_id", "proxy_id", "status"):
+        for name in ("account_name", "monitor_interval", "platform_user_id", "proxy_id", "status", "crawl"):
             value = getattr(f, name)
             if value is not None:
                 setattr(account, name, value)
@@ -179,11 +201,17 @@ class State:
             account.worker_id = None
             self.placement_dirty = True
 
-    def _session_expired(self, f: c.AccountSessionExpired, seq: int) -> None:
+    def _session_expired(self, f: c.AccountSessionExpired | c.AccountLoggedOut, seq: int) -> None:
         account = self._account(f.account_id, seq)
         if account is not None:
-            # The stored session no longer works; the worker waits for a new login.
+            # The stored session no longer works (or is destroyed); the worker waits for a new login.
             account.logged_in, account.sealed_credentials = False, None
+
+    def _account_pinned(self, f: c.AccountPinned, seq: int) -> None:
+        account = self._account(f.account_id, seq)
+        if account is not None:
+            account.pinned_worker = f.worker_id
+            self.placement_dirty = True
 
     # ------------------------------------------------------------------ worker
 
@@ -206,9 +234,20 @@ class State:
 
     def _login_requested(self, f: c.LoginRequested, seq: int) -> None:
         self.logins[f.login_id] = LoginState(
-            login_id=f.login_id, account_id=f.account_id, expires_at_ms=f.expires_at_ms, seq=seq
+            login_id=f.login_id,
+            account_id=f.account_id,
+            expires_at_ms=f.expires_at_ms,
+            seq=seq,
+            sealed_import=f.sealed_import,
         )
         self.requests_dirty = True
+
+    def _sms_code_submitted(self, f: c.LoginSmsCodeSubmitted, seq: int) -> None:
+        login = self.logins.get(f.login_id)
+        if login is not None:
+            login.seq = seq
+            login.codes.append((seq, f.sealed_code))
+            self.requests_dirty = True
 
     def _login_progress(self, f: c.LoginQrcodeReady, seq: int) -> None:
         login = self.logins.get(f.login_id)

@@ -19,6 +19,7 @@ from hiscrm.facts.catalogue import (
     CommentObserved,
     ContentObserved,
     ConversationObserved,
+    CrawlSwitches,
     MessageObserved,
     NotificationObserved,
     Profile,
@@ -89,7 +90,17 @@ class LoginReport(Protocol):
 
     async def qrcode(self, data_url: str, expires_at_ms: int | None, *, refreshed: bool) -> None: ...
 
-    async def verification_required(self, method: str, message: str | None) -> None: ...
+    async def verification_required(self, method: str, message: str | None) -> None:
+        """The platform wants more than the scan; called again each time a new code is sent."""
+        ...
+
+    def sms_code(self) -> str | None:
+        """The newest SMS code an operator submitted and not yet handed out, or None (yet)."""
+        ...
+
+    async def sms_code_rejected(self, reason: str, code: str) -> None:
+        """The platform refused the code handed out last; `code` is wrong, expired or too_many."""
+        ...
 
 
 class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,11 +133,23 @@ class Platform(Protocol):
         """Runs the QR login until success (returned), failure (LoginFailed) or the deadline (TimeoutError)."""
         ...
 
+    async def check_session(self, context: BrowserContext) -> LoginResult:
+        """Proves a session put into `context` (an imported one) by loading the creator home: the
+        profile and the storage state as a login would return them, or LoginFailed with the reason."""
+        ...
+
     async def crawl(
-        self, context: BrowserContext, account_id: str, cursor: Cursor, known: Known, observe: Observe
+        self,
+        context: BrowserContext,
+        account_id: str,
+        cursor: Cursor,
+        known: Known,
+        observe: Observe,
+        parts: CrawlSwitches | None = None,
     ) -> None:
         """One pass over the account: every item seen goes to `observe`, new or not; `cursor` is
-        updated in place. Raises SessionExpired or Blocked when the account is in trouble."""
+        updated in place. Only the `parts` switched on are read (and observed). Raises SessionExpired
+        or Blocked when the account is in trouble."""
         ...
 
     async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str:

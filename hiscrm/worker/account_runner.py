@@ -16,21 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import nats.errors
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
 from hiscrm.facts.catalogue import AccountBlocked, AccountSessionExpired
-from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
+from hiscrm.facts.messages import AccountConfig, LoginSmsCode, LoginStart, ReplySend
 from hiscrm.facts.subjects import worker_reader
 from hiscrm.parts import cancel_and_wait
-from hiscrm.platforms.base import Blocked, Platform, PlatformError, PlatformTrouble
+from hiscrm.platforms.base import Blocked, LoginResult, Platform, PlatformError, PlatformTrouble
+from hiscrm.platforms.base import LoginFailed as LoginError
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.worker import login_flow, reply_flow
 from hiscrm.worker.browser import Chromium
 from hiscrm.worker.credentials import Credentials
+from hiscrm.worker.health import PassFailures
 from hiscrm.worker.pacing import Backoff, jittered
 from hiscrm.worker.proxy import playwright_proxy
 from hiscrm.worker.recorder import PassRecorder
@@ -88,10 +91,13 @@ class AccountRunner:
         self._index: SeenIndex | None = None
         self._context: BrowserContext | None = None
         self._context_stale = False
+        self._forget_session = False
         self._reported: str | None = None  # the trouble of the current episode, once appended
         self._task: asyncio.Task[None] | None = None
         self._login: asyncio.Task[None] | None = None
+        self._login_facts: login_flow.LoginFacts | None = None
         self._sends: dict[str, asyncio.Task[None]] = {}
+        self.failures = PassFailures(self.account_id, deps.worker_id)
 
     # ------------------------------------------------------------------ lifecycle, driven by the service
 
@@ -105,11 +111,14 @@ class AccountRunner:
     def update(self, config: AccountConfig) -> None:
         """A newer config, applied live."""
         old, self.config = self.config, config
+        if old.sealed_credentials and not config.sealed_credentials:
+            # Logged out (or the session expired): nothing of the old session may be used again.
+            self._forget_session = True
         if (config.sealed_credentials, config.proxy) != (old.sealed_credentials, old.proxy):
             self._context_stale = True
             self._end_episode()
             self._wake.set()
-        elif (config.status, config.logged_in) != (old.status, old.logged_in):
+        elif (config.status, config.logged_in, config.crawl) != (old.status, old.logged_in, old.crawl):
             self._wake.set()
 
     def crawl_now(self) -> None:
@@ -120,6 +129,18 @@ class AccountRunner:
         if self._login is not None:
             self._login.cancel()
         self._login = asyncio.create_task(self._run_login(cmd), name=f"login {cmd.login_id}")
+
+    async def sms_code(self, cmd: LoginSmsCode) -> None:
+        """An operator's code for the login under way here; a code for another login is dropped."""
+        facts = self._login_facts
+        if facts is None or facts.cmd.login_id != cmd.login_id:
+            log.warning("%s: SMS code for login %s, which is not running here", self.account_id, cmd.login_id)
+            return
+        code = await self.deps.keys.unseal_for(self.account_id, cmd.sealed_code)
+        if code is None:
+            log.error("%s: the SMS code cannot be opened: the account's key is gone", self.account_id)
+            return
+        facts.offer_code(cmd.seq, code.decode())
 
     def start_send(self, cmd: ReplySend) -> None:
         """Sends in a task of its own; a reply already being sent here is not started twice."""
@@ -153,6 +174,8 @@ class AccountRunner:
         self._index = await self._load_index()
         self.ready.set()
         while True:
+            if self._forget_session:
+                await self._destroy_session()
             delay = await self._step() if self._crawlable() else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -197,27 +220,36 @@ class AccountRunner:
         except PlatformError as exc:
             delay = self.backoff.next_delay()
             log.warning("%s: pass failed (%s); next try in %.0f s", self.account_id, exc, delay)
+            await self._pass_failed("timeout" if "Timeout" in str(exc) else "page_error", str(exc))
             return delay
         except BROKER_FAILURES as exc:
             # What the stream acknowledged is kept; the rest is still new to the index and comes again.
             delay = self.broker_backoff.next_delay()
             log.warning("%s: pass cut short by the broker (%r); next try in %.1f s", self.account_id, exc, delay)
             return delay
-        except Exception:
+        except Exception as exc:
             # A browser crash or anything unforeseen: retried later, never in a loop.
             delay = self.backoff.next_delay()
             log.exception("%s: pass failed; next try in %.0f s", self.account_id, delay)
+            await self._pass_failed("error", f"{type(exc).__name__}: {exc}")
             return delay
         self.broker_backoff.reset()
+        self.failures.succeeded()
         self._end_episode()
         return jittered(self.config.monitor_interval)
+
+    async def _pass_failed(self, kind: str, reason: str) -> None:
+        fact = self.failures.failed(kind, reason[:500])
+        if fact is not None:
+            with contextlib.suppress(*BROKER_FAILURES):  # counted still; the next failure appends it
+                await self.deps.store.append(fact)
 
     async def _pass(self) -> None:
         index = self._ready_index()
         context = await self._open_context()
         recorder = PassRecorder(self.deps.store, index, self.account_id, baseline=index.passes == 0)
         cursor = dict(index.cursor)
-        await self.platform.crawl(context, self.account_id, cursor, index, recorder.observe)
+        await self.platform.crawl(context, self.account_id, cursor, index, recorder.observe, self.config.crawl)
         await recorder.flush()
         index.cursor = cursor
         pass_no = index.passes + 1
@@ -259,11 +291,15 @@ class AccountRunner:
     # ------------------------------------------------------------------ login
 
     async def _run_login(self, cmd: LoginStart) -> None:
-        facts = login_flow.LoginFacts(self.deps.store, cmd, self.deps.worker_id)
+        facts = self._login_facts = login_flow.LoginFacts(self.deps.store, cmd, self.deps.worker_id)
         try:
             async with self.lock:
-                context = await self._open_context()
-                result = await login_flow.settle_login(facts, self.platform.login(context, cmd.expires_at_ms, facts))
+                if cmd.sealed_import is not None:
+                    result = await login_flow.settle_login(facts, self._check_import(cmd.sealed_import))
+                else:
+                    context = await self._open_context()
+                    attempt = self.platform.login(context, cmd.expires_at_ms, facts)
+                    result = await login_flow.settle_login(facts, attempt)
             if result is None:
                 return
             sealed = await self.credentials.seal(result.storage_state)
@@ -274,6 +310,21 @@ class AccountRunner:
             self._end_episode()
         except Exception:
             log.exception("%s: login %s broke off", self.account_id, cmd.login_id)
+        finally:
+            if self._login_facts is facts:
+                self._login_facts = None
+
+    async def _check_import(self, sealed_import: str) -> LoginResult:
+        """An imported session, loaded into a fresh context and proven by the creator home."""
+        plain = await self.deps.keys.unseal_for(self.account_id, sealed_import)
+        if plain is None:
+            raise LoginError("the account's key is gone (was the account deleted?)", "no_key")
+        await self._close_context()
+        proxy = playwright_proxy(self.config.proxy, self.deps.master_key)
+        context = await self.deps.chromium.new_context(self.account_id, msgspec.json.decode(plain), proxy)
+        # Whatever the outcome, the next pass opens the context the config names.
+        self._context, self._context_stale = context, True
+        return await self.platform.check_session(context)
 
     # ------------------------------------------------------------------ the browser context
 
@@ -287,6 +338,13 @@ class AccountRunner:
         proxy = playwright_proxy(self.config.proxy, self.deps.master_key)
         self._context = await self.deps.chromium.new_context(self.account_id, state, proxy)
         return self._context
+
+    async def _destroy_session(self) -> None:
+        async with self.lock:
+            self._forget_session = False
+            await self._close_context()
+            await self.credentials.forget()
+            log.info("%s: session destroyed on this worker", self.account_id)
 
     async def _close_context(self) -> None:
         context, self._context = self._context, None

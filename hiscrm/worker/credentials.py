@@ -65,6 +65,11 @@ class Credentials:
         self._last_saved = plain
         return msgspec.json.decode(plain)
 
+    async def forget(self) -> None:
+        """Drops the state kept on this worker's disk: a session logged out must not come back from it."""
+        await asyncio.to_thread(self.path.unlink, missing_ok=True)
+        self._last_saved = None
+
     async def seal(self, state: dict[str, Any]) -> str | None:
         """The state sealed with the account's key, as login.succeeded carries it (None: no key)."""
         return await self.keys.seal_for(self.account_id, msgspec.json.encode(state))

@@ -8,7 +8,7 @@ The agent (hiscrm/worker/agent.py) owns everything on NATS; a handler owns the a
   the account already runs.
 - `on_removed(account_id)`: the key went away (the account moved to another worker, or was
   deleted): stop running it and let go of its browser state.
-- `on_command(command)`: a `LoginStart`, `ReplySend` or `CrawlNow` for one of its accounts (or for
+- `on_command(command)`: a `LoginStart`, `LoginSmsCode`, `ReplySend` or `CrawlNow` for one of its accounts (or for
   one that moved away meanwhile). The command is acknowledged when the call returns, so return
   once it is accepted and run long work (a five-minute QR login) in a task of its own. If the call
   raises, the command is delivered again a few seconds later, so handlers must be idempotent on
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from hiscrm.facts.messages import AccountConfig, CrawlNow, LoginStart, ReplySend
+from hiscrm.facts.messages import AccountConfig, CrawlNow, LoginSmsCode, LoginStart, ReplySend
 
-Command = LoginStart | ReplySend | CrawlNow
+Command = LoginStart | ReplySend | CrawlNow | LoginSmsCode
 
 
 class Handler(Protocol):

@@ -1,4 +1,9 @@
-"""A login_start command, as facts: the QR (and each refresh), a verification demand, then success or failure."""
+"""A login_start command, as facts: the QR (and each refresh), verification demands and refused SMS codes,
+then success or failure.
+
+SMS codes reach a login as login_sms_code commands (the operator's code, sealed); `offer_code` keeps the
+newest one until the platform flow takes it, and a code older than one already taken is ignored, so a
+command delivered again after a newer code cannot undo it."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from hiscrm.facts.catalogue import (
     LoginFailed,
     LoginQrcodeReady,
     LoginQrcodeRefreshed,
+    LoginSmsCodeRejected,
     LoginSucceeded,
     LoginVerificationRequired,
 )
@@ -29,6 +35,32 @@ class LoginFacts:
         self.store = store
         self.cmd = cmd
         self.worker_id = worker_id
+        self._demands = 0
+        self._code: str | None = None
+        self._code_seq = 0  # the fact sequence of the newest code offered
+        self._taken_seq = 0  # ... and of the code handed to the platform last
+
+    def offer_code(self, seq: int, code: str) -> None:
+        if seq > self._code_seq:
+            self._code, self._code_seq = code, seq
+
+    def sms_code(self) -> str | None:
+        code, self._code = self._code, None
+        if code is not None:
+            self._taken_seq = self._code_seq
+        return code
+
+    async def sms_code_rejected(self, reason: str, code: str) -> None:
+        await self.store.append(
+            LoginSmsCodeRejected(
+                login_id=self.cmd.login_id,
+                account_id=self.cmd.account_id,
+                reason=reason,
+                code=code,
+                worker_id=self.worker_id,
+            ),
+            msg_id=f"{self.cmd.login_id}:sms_code_rejected:{self._taken_seq}",
+        )
 
     async def qrcode(self, data_url: str, expires_at_ms: int | None, *, refreshed: bool) -> None:
         kind = LoginQrcodeRefreshed if refreshed else LoginQrcodeReady
@@ -43,11 +75,12 @@ class LoginFacts:
         )
 
     async def verification_required(self, method: str, message: str | None) -> None:
+        self._demands += 1
         await self.store.append(
             LoginVerificationRequired(
                 login_id=self.cmd.login_id, account_id=self.cmd.account_id, method=method, message=message
             ),
-            msg_id=f"{self.cmd.login_id}:verification_required",
+            msg_id=f"{self.cmd.login_id}:verification_required:{self._demands}",
         )
 
     async def failed(self, reason: str, code: str) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from hiscrm import platforms
 from hiscrm.config import Settings
 from hiscrm.facts.catalogue import LoginFailed
-from hiscrm.facts.messages import AccountConfig, CrawlNow, LoginStart, ReplySend
+from hiscrm.facts.messages import AccountConfig, LoginSmsCode, LoginStart, ReplySend
 from hiscrm.platforms.base import PlatformOptions
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import load_master_key
@@ -32,6 +32,7 @@ from hiscrm.worker import reply_flow
 from hiscrm.worker.account_runner import AccountRunner, Timing, WorkerDeps
 from hiscrm.worker.agent import WorkerAgent
 from hiscrm.worker.browser import Chromium
+from hiscrm.worker.handler import Command
 from hiscrm.worker.presence import TTL_S
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class BrowserWorker:
             await runner.stop()
             log.info("%s: stopped", account_id)
 
-    async def on_command(self, cmd: LoginStart | ReplySend | CrawlNow) -> None:
+    async def on_command(self, cmd: Command) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(CONFIG_GRACE_S), self._started:
                 await self._started.wait_for(lambda: cmd.account_id in self.runners)
@@ -79,10 +80,12 @@ class BrowserWorker:
             runner.start_login(cmd)
         elif isinstance(cmd, ReplySend):
             runner.start_send(cmd)
+        elif isinstance(cmd, LoginSmsCode):
+            await runner.sms_code(cmd)
         else:
             runner.crawl_now()
 
-    async def _orphan(self, cmd: LoginStart | ReplySend | CrawlNow) -> None:
+    async def _orphan(self, cmd: Command) -> None:
         """A command for an account this worker does not hold (it moved away meanwhile)."""
         reason = f"account {cmd.account_id} is not on worker {self.deps.worker_id}"
         if isinstance(cmd, ReplySend):

@@ -21,6 +21,10 @@ ACCOUNT_FIELDS = {
     "has_credentials",
     "login_id",
     "trouble",
+    "pinned_worker_id",
+    "crawl",
+    "health",
+    "waiting_reason",
     "created_at",
     "updated_at",
 }

@@ -90,3 +90,30 @@ def test_a_worker_over_its_max_gives_accounts_up() -> None:
     applied(accounts, result)
     assert holders(accounts) == {"a": 3, "b": 1, None: 1}
     assert len(result.unplaced) == 1
+
+
+def test_a_pinned_account_runs_on_its_worker_or_waits_saying_why() -> None:
+    pinned = account("p", worker="a")
+    pinned.pinned_worker = "b"
+    others = [account(f"d{i}", worker="b") for i in range(6)]
+    accounts = [pinned, *others]
+    workers = dict([worker("a"), worker("b", max_accounts=6)])
+    result = plan(accounts, workers)
+    applied(accounts, result)
+    loads = holders(accounts)
+    assert pinned.worker_id == "b" and loads["b"] + loads["a"] == 7 and abs(loads["b"] - loads["a"]) <= 1
+    assert plan(accounts, workers).moves == []
+    # Its worker gone: it is let go and waits, however idle the other worker is.
+    alone = dict([worker("a")])
+    result = plan(accounts, alone)
+    applied(accounts, result)
+    assert pinned.worker_id is None and result.unplaced["p"] == "pinned to worker b, which is offline"
+    assert plan(accounts, alone).moves == []
+
+
+def test_a_rebalance_never_moves_a_pinned_account() -> None:
+    accounts = [account(f"d{i:02d}", worker="a") for i in range(10)]
+    for a in accounts:
+        a.pinned_worker = "a"
+    result = plan(accounts, dict([worker("a"), worker("b")]))
+    assert result.moves == [] and result.loads == {"a": 10, "b": 0}

@@ -49,6 +49,13 @@ class Census(msgspec.Struct, kw_only=True):
 def why_unassigned(row: AccountRow, online: list[WorkerRow]) -> str:
     if row.status == "disabled":
         return "disabled"
+    if row.pinned_worker_id is not None:
+        pinned = next((w for w in online if w.worker_id == row.pinned_worker_id), None)
+        if pinned is None:
+            return f"pinned to worker {row.pinned_worker_id}, which is offline"
+        if len(pinned.accounts) >= pinned.max_accounts:
+            return f"pinned to worker {row.pinned_worker_id}, which is at its max_accounts"
+        return "waiting for the coordinator"
     capable = [w for w in online if row.platform in w.platforms]
     if not capable:
         return f"no online worker runs {row.platform}"

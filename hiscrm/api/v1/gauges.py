@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hiscrm.api.local_workers import LocalWorkers
+from hiscrm.api.metrics import Metrics
 from hiscrm.api.services import Services
 from hiscrm.api.v1 import census
+from hiscrm.api.v1.common import all_accounts
 
 
 def gauges(services: Services) -> dict[str, Callable[[], float]]:
@@ -34,3 +36,29 @@ def gauges(services: Services) -> dict[str, Callable[[], float]]:
         "hiscrm_accounts_unassigned": lambda: counted().accounts.unassigned,
         "hiscrm_projection_dead_letters": services.models.dead_letter_count,
     }
+
+
+def account_health(services: Services, metrics: Metrics) -> None:
+    """Per-account crawl health, labelled by account: failed passes ever and failed passes in a row."""
+    memo: dict[int, list[tuple[str, int, int]]] = {}
+
+    def rows() -> list[tuple[str, int, int]]:
+        at = services.models.checkpoint()
+        if at not in memo:
+            memo.clear()
+            with services.models.read() as tx:
+                memo[at] = [
+                    (r.account_id, r.health.failures_total, r.health.consecutive_failures) for r in all_accounts(tx)
+                ]
+        return memo[at]
+
+    metrics.families["hiscrm_account_pass_failures_total"] = (
+        "counter",
+        "Failed crawl passes of each account (repeats a worker only counted included).",
+        lambda: [("account_id", a, total) for a, total, _ in rows()],
+    )
+    metrics.families["hiscrm_account_consecutive_pass_failures"] = (
+        "gauge",
+        "Failed crawl passes of each account since its last completed one.",
+        lambda: [("account_id", a, run) for a, _, run in rows()],
+    )

@@ -4,12 +4,18 @@ whose facts (qrcode_ready, scanning, success...) the session then shows.
 A session id is `<account_id>-L<n>`, n counting the account's sessions, and `login.requested` is
 appended only if that session has no fact yet. Two admins pressing "log in" together therefore
 start one session: the second append is refused, and the second caller gets the first's session.
+
+When the platform asks for an SMS code after the scan, the operator submits it to the session; it is
+sealed with the account's key before it is appended, and the coordinator passes it to the worker.
+A session import is a login session too: the uploaded cookies are turned into a browser state,
+sealed, and carried by `login.requested` (method `import`) to the worker, which proves them by
+loading the creator home.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -17,6 +23,7 @@ from hiscrm.api.envelopes import JSONResponse, success
 from hiscrm.api.errors import conflict, not_found
 from hiscrm.api.routing import Accepted, Call, Router
 from hiscrm.api.v1.common import ADMIN, account_row, active_account, caller, now_ms, path_id, written
+from hiscrm.api.v1.cookies import CookieExport, storage_state
 from hiscrm.errors import ConcurrencyConflict
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx, key
@@ -43,6 +50,12 @@ class LoginSession(msgspec.Struct, kw_only=True):
     worker_id: str | None
     verification_method: str | None
     message: str | None
+    method: Literal["qr", "import"]
+    awaiting_sms_code: bool
+    codes_submitted: int
+    code_submitted_at: int | None
+    code_error: str | None
+    code_error_kind: str | None
     reason: str | None
     code: str | None
     profile: c.Profile | None
@@ -65,6 +78,12 @@ class LoginSession(msgspec.Struct, kw_only=True):
             worker_id=row.worker_id,
             verification_method=row.verification_method,
             message=row.message,
+            method=row.method,
+            awaiting_sms_code=live and _awaits_code(row),
+            codes_submitted=row.codes_submitted,
+            code_submitted_at=row.code_submitted_at,
+            code_error=row.code_error,
+            code_error_kind=row.code_error_kind,
             reason=row.reason,
             code=row.code,
             profile=row.profile,
@@ -74,8 +93,16 @@ class LoginSession(msgspec.Struct, kw_only=True):
         )
 
 
+class SmsCode(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(pattern=r"^\s*[0-9]{4,8}\s*$", description="the digits the SMS carried")]
+
+
 class HistoryQuery(msgspec.Struct, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+def _awaits_code(row: LoginRow) -> bool:
+    return row.verification_method == "sms" and row.status in ("scanning", "verifying")
 
 
 def _is_live(row: LoginRow) -> bool:
@@ -106,17 +133,31 @@ def _history(tx: Tx, account_id: str) -> list[str]:
     status=201,
 )
 async def start_login(call: Call) -> LoginSession | Accepted | JSONResponse:
-    account_id = path_id(call, "account id")
+    return await _new_session(call, path_id(call, "account id"), None)
+
+
+async def _new_session(
+    call: Call, account_id: str, sealed_import: str | None
+) -> LoginSession | Accepted | JSONResponse:
+    """A new login session for the account, or (200) the live one it has: a QR login, or with
+    `sealed_import` a session import, which a live session of either kind refuses (409)."""
     services = call.services
     for _ in range(ATTEMPTS):
         with services.models.read() as tx:
             active_account(tx, account_id)
             current = login_sessions.latest(tx, account_id)
             if current is not None and _is_live(current):
+                if sealed_import is not None:
+                    raise conflict(f"account {account_id!r} has a login under way ({current.login_id}); wait for it")
                 return success("v1", LoginSession.of(current), 200)
             login_id = f"{account_id}-L{len(_history(tx, account_id)) + 1}"
         fact = c.LoginRequested(
-            login_id=login_id, account_id=account_id, expires_at_ms=now_ms() + LOGIN_LIFE_MS, requested_by=caller(call)
+            login_id=login_id,
+            account_id=account_id,
+            expires_at_ms=now_ms() + LOGIN_LIFE_MS,
+            requested_by=caller(call),
+            method="qr" if sealed_import is None else "import",
+            sealed_import=sealed_import,
         )
         try:
             return await written(call, fact, _view(login_id), expected_last_seq=0)
@@ -125,6 +166,50 @@ async def start_login(call: Call) -> LoginSession | Accepted | JSONResponse:
             # let the models catch up with it, then decide again.
             await services.models.wait_for(await services.store.last_seq("login", login_id), services.write_wait_s)
     raise conflict(f"login sessions of account {account_id!r} are being started concurrently; try again")
+
+
+@router.route(
+    "POST",
+    "/api/v1/accounts/{id}/session-import",
+    summary="log in with a session exported from a browser (cookies); the worker proves it on the creator home",
+    body=CookieExport,
+    response=LoginSession,
+    status=201,
+)
+async def import_session(call: Call) -> LoginSession | Accepted | JSONResponse:
+    account_id = path_id(call, "account id")
+    with call.services.models.read() as tx:
+        active_account(tx, account_id)
+    state = storage_state(call.body)
+    sealed = await call.services.keys.seal_for(account_id, msgspec.json.encode(state))
+    if sealed is None:
+        raise conflict(f"account {account_id!r} has no credential key (was it deleted?)")
+    return await _new_session(call, account_id, sealed)
+
+
+@router.route(
+    "POST",
+    "/api/v1/login-sessions/{id}/sms-code",
+    summary="pass the SMS code the platform sent to the account's phone to the login under way",
+    body=SmsCode,
+    response=LoginSession,
+)
+async def submit_sms_code(call: Call) -> LoginSession | Accepted:
+    login_id = path_id(call, "login session id")
+    services = call.services
+    with services.models.read() as tx:
+        row = _session(tx, login_id)
+    if not _is_live(row):
+        raise conflict(f"login session {login_id!r} is {row.status}; start a new login")
+    if not _awaits_code(row):
+        raise conflict(f"login session {login_id!r} is not waiting for an SMS code (it is {row.status})")
+    sealed = await services.keys.seal_for(row.account_id, call.body.code.strip().encode())
+    if sealed is None:
+        raise conflict(f"account {row.account_id!r} has no credential key (was it deleted?)")
+    fact = c.LoginSmsCodeSubmitted(
+        login_id=login_id, account_id=row.account_id, sealed_code=sealed, submitted_by=caller(call)
+    )
+    return await written(call, fact, _view(login_id))
 
 
 @router.route("GET", "/api/v1/login-sessions/{id}", summary="one login session", response=LoginSession)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext
 
+from hiscrm.facts.catalogue import CrawlSwitches
 from hiscrm.facts.messages import ReplySend
 from hiscrm.platforms.base import Cursor, Known, LoginReport, LoginResult, Observe, PlatformOptions
 from hiscrm.platforms.douyin.crawl import crawl_pass
-from hiscrm.platforms.douyin.login import qr_login
+from hiscrm.platforms.douyin.login import check_session, qr_login
 from hiscrm.platforms.douyin.reply import reply_to_comment, send_dm
 from hiscrm.platforms.douyin.site import Site
 
@@ -21,10 +22,19 @@ class Douyin:
     async def login(self, context: BrowserContext, deadline_ms: int, report: LoginReport) -> LoginResult:
         return await qr_login(context, self.site, deadline_ms, report)
 
+    async def check_session(self, context: BrowserContext) -> LoginResult:
+        return await check_session(context, self.site)
+
     async def crawl(
-        self, context: BrowserContext, account_id: str, cursor: Cursor, known: Known, observe: Observe
+        self,
+        context: BrowserContext,
+        account_id: str,
+        cursor: Cursor,
+        known: Known,
+        observe: Observe,
+        parts: CrawlSwitches | None = None,
     ) -> None:
-        await crawl_pass(context, self.site, account_id, cursor, known, observe)
+        await crawl_pass(context, self.site, account_id, cursor, known, observe, parts)
 
     async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str:
         if request.target_type == "comment":

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from hiscrm.platforms.base import Cursor, Known, Observe, PlatformError
+from hiscrm.facts.catalogue import ContentObserved, CrawlSwitches
+from hiscrm.platforms.base import Cursor, Known, Observation, Observe, PlatformError
 from hiscrm.platforms.douyin import detect
 from hiscrm.platforms.douyin.chat import crawl_chat
 from hiscrm.platforms.douyin.comments import crawl_comments
@@ -21,15 +22,36 @@ from hiscrm.platforms.douyin.works import crawl_works
 
 
 async def crawl_pass(
-    context: BrowserContext, st: Site, account_id: str, cursor: Cursor, known: Known, observe: Observe
+    context: BrowserContext,
+    st: Site,
+    account_id: str,
+    cursor: Cursor,
+    known: Known,
+    observe: Observe,
+    parts: CrawlSwitches | None = None,
 ) -> None:
+    parts = parts or CrawlSwitches()
+    if not parts.works:
+        observe = _without(ContentObserved, observe)  # the works are still read when comments need them
     async with explained_page(context) as page:
         run = CrawlRun(page=page, site=st, account_id=account_id, cursor=cursor, known=known, sink=observe)
         await read_profile(run)
-        works = await crawl_works(run)
-        await crawl_comments(run, works)
-        await crawl_chat(run)
-        await crawl_notices(run)
+        if parts.works or parts.comments:
+            works = await crawl_works(run)
+            if parts.comments:
+                await crawl_comments(run, works)
+        if parts.dms:
+            await crawl_chat(run)
+        if parts.notifications:
+            await crawl_notices(run)
+
+
+def _without(kind: type[Observation], observe: Observe) -> Observe:
+    async def sink(observation: Observation) -> None:
+        if not isinstance(observation, kind):
+            await observe(observation)
+
+    return sink
 
 
 @contextlib.asynccontextmanager

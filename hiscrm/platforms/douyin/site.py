@@ -68,6 +68,18 @@ TEXT_PHONE_LOGIN = "手机号登录"
 TEXT_QR_EXPIRED = "二维码失效"
 LOGIN_TEXTS = (TEXT_QR_LOGIN, TEXT_PHONE_LOGIN, TEXT_QR_EXPIRED)
 SMS_INPUT = 'input[placeholder*="验证码"]'
+# Identity verification after a scan: a dialog over the login view whose first screen is a choice of
+# ways without any input; the SMS way then shows the code input, "获取验证码" and "验证".
+SECOND_VERIFY = "#uc-second-verify"
+TEXT_SMS_WAYS = ("接收短信验证码", "接收短信验证")
+SMS_CODE_INPUT = '#uc-second-verify input[placeholder*="验证码"]'
+SMS_SEND_BUTTON = "#uc-second-verify .uc-ui-verify_sms-input_button"
+SMS_ERROR = '#uc-second-verify [class*="uc-ui-verify_error"]'
+TEXT_SEND_CODE = "获取验证码"
+TEXT_RESEND_WAIT = "后重新发送"  # "NNs 后重新发送": shown only once a code was sent
+TEXT_VERIFY = "验证"
+# A refused code that cannot be retried: a new one must be sent.
+SMS_CODE_GONE_WORDS = ("过期", "失效", "重新获取")
 
 # --------------------------------------------------------------------------- trouble
 
