@@ -16,6 +16,7 @@ const verifyError = smsScreen.querySelector('.uc-ui-verify_error');
 let token = '';
 let verifyTicket = '';
 let resendTimer = null;
+let verified = false; // the code was accepted: a poll answered before that must not reopen the dialog
 
 async function refreshQr() {
   const answer = await (await fetch('/passport/web/get_qrcode/?aid=2906&service=creator')).json();
@@ -32,8 +33,10 @@ async function poll(forToken) {
     const query = `token=${encodeURIComponent(forToken)}&verify_ticket=${encodeURIComponent(verifyTicket)}`;
     const answer = await (await fetch(`/passport/web/check_qrconnect/?${query}`)).json();
     if (answer.error_code === NEEDS_VERIFICATION) {
-      if (verifyModal.hidden) openVerification(answer.data);
-      return; // polling resumes once the code is accepted
+      // Polling goes on: a verification finished elsewhere (in the app) also lets the login through.
+      if (verifyModal.hidden && !verified) openVerification(answer.data);
+      setTimeout(() => poll(forToken), POLL_MS);
+      return;
     }
     const status = answer.data.status;
     if (status === 'confirmed') {
@@ -116,8 +119,8 @@ async function submitCode() {
     return;
   }
   verifyError.textContent = '';
+  verified = true;
   verifyModal.hidden = true;
-  poll(token);
 }
 
 expiredOverlay.addEventListener('click', refreshQr);
