@@ -112,14 +112,36 @@ def _validation_message(exc: msgspec.ValidationError | msgspec.DecodeError, wher
     return f"invalid {where}: {text}"
 
 
+# Clients poll with the same few query strings over and over, and decoding one costs more than the
+# read it asks for; handlers never change the query they are given, so one decoded object serves all.
+_QUERIES_KEPT = 4096
+_queries: dict[tuple[type[msgspec.Struct], bytes], Any] = {}
+
+
 def decode_query(request: Request, kind: type[msgspec.Struct]) -> Any:
+    raw_query: bytes = request.scope["query_string"]
+    found = _queries.get((kind, raw_query))
+    if found is not None:
+        return found
     raw: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         raw[key] = value
     try:
-        return msgspec.convert(raw, kind, strict=False)
+        query = msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise ApiError(400, _validation_message(exc, "query")) from None
+    if len(_queries) >= _QUERIES_KEPT:
+        del _queries[next(iter(_queries))]
+    _queries[kind, raw_query] = query
+    return query
+
+
+def _authorization(request: Request) -> str | None:
+    """The Authorization header, read from the ASGI scope without building Starlette's Headers."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
 
 
 async def decode_body(request: Request, kind: type[msgspec.Struct]) -> Any:
@@ -152,7 +174,7 @@ def starlette_route(endpoint: Endpoint) -> Route:
             token = None
             if endpoint.roles is not None:
                 tokens: Tokens = request.app.state.tokens
-                token = tokens.authenticate(request.headers.get("authorization"))
+                token = tokens.authenticate(_authorization(request))
                 require(token, endpoint.roles)
             query = decode_query(request, endpoint.query) if endpoint.query else None
             body = await decode_body(request, endpoint.body) if endpoint.body else None
