@@ -1,10 +1,10 @@
 """Notifications for the console: new comments, replies and inbound DMs, platform notices, account trouble.
 
 Only the first non-baseline observation of an item raises one. Each account's list is newest
-first by the seq of the fact that raised it, which is also its key: a cursor needs no lookup.
-No fact marks a notification itself read; it reads as read once what it points at was read
-or deleted (comment_read, message_read|deleted, conversation_read|deleted), and account trouble
-once a later login succeeded. Platform notices stay unread.
+first by the seq of the fact that raised it, which is also its key and its id: a cursor needs no
+lookup. A notification reads as read once `notification_read` names it, once what it points at was
+read or deleted (comment_read, message_read|deleted, conversation_read|deleted), and account trouble
+once a later login succeeded. UNREAD counts each account's unread notifications.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from hiscrm.projector.model import Tx, be64, from_be64, key, newest_first
 from projections import sightings
 
 NAME = "notifications"
-VERSION = 2
+VERSION = 3
 # key(account, newest_first(seq)) -> NotificationRow. An item's notification, if it raised one, has
 # the seq of the item's first sighting: that is how reading the item finds it.
 ROWS = "notifications"
 OPEN_BY_CONVERSATION = "notifications_conversations"  # key(account, conversation_id, be64(seq)) -> True while unread
 OPEN_TROUBLE = "notifications_trouble"  # key(account, be64(seq)) -> True while unread
-TABLES = (ROWS, OPEN_BY_CONVERSATION, OPEN_TROUBLE)
+BY_SEQ = "notifications_by_seq"  # be64(seq) -> account_id: whose notification a seq is
+UNREAD = "notifications_unread"  # key(account) -> how many of its notifications are unread
+TABLES = (ROWS, OPEN_BY_CONVERSATION, OPEN_TROUBLE, BY_SEQ, UNREAD)
 
 
 Kind = Literal[
@@ -74,8 +76,23 @@ def _who(person: c.Person) -> str:
     return person.name or person.unique_id or person.user_id
 
 
+def account_of(tx: Tx, seq: int) -> str | None:
+    """The account whose notification was raised at `seq`, if one was."""
+    return tx.get(BY_SEQ, be64(seq), str)
+
+
+def unread(tx: Tx, account_id: str) -> int:
+    return tx.get(UNREAD, key(account_id), int) or 0
+
+
+def _count(tx: Tx, account_id: str, by: int) -> None:
+    tx.put(UNREAD, key(account_id), unread(tx, account_id) + by)
+
+
 def _put(tx: Tx, row: NotificationRow) -> None:
     tx.put(ROWS, row_key(row.account_id, row.seq), row)
+    tx.put(BY_SEQ, be64(row.seq), row.account_id)
+    _count(tx, row.account_id, 1)
 
 
 def _announce(tx: Tx, account_id: str, kind: sightings.Kind, item_id: str, raises: bool, seq: int) -> bool:
@@ -89,6 +106,7 @@ def _mark_read(tx: Tx, account_id: str, seq: int) -> None:
     if row is not None and not row.is_read:
         row.is_read = True
         tx.put(ROWS, k, row)
+        _count(tx, account_id, -1)
 
 
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
@@ -204,7 +222,13 @@ def _conversation_read(tx: Tx, rec: Recorded) -> None:
         _mark_read(tx, f.account_id, from_be64(k[len(prefix) :]))
 
 
+def _notification_read(tx: Tx, rec: Recorded) -> None:
+    f: c.NotificationRead = rec.fact  # type: ignore[assignment]
+    _mark_read(tx, f.account_id, f.notification_seq)
+
+
 HANDLERS = {
+    c.NotificationRead.type_name(): _notification_read,
     c.CommentObserved.type_name(): _comment_observed,
     c.MessageObserved.type_name(): _message_observed,
     c.NotificationObserved.type_name(): _notification_observed,

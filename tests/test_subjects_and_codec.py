@@ -54,7 +54,7 @@ def test_the_catalogue_names_every_fact_of_the_design() -> None:
             "notification_observed", "snapshot_synced", "conversation_read", "conversation_pinned",
             "conversation_unpinned", "conversation_muted", "conversation_unmuted", "conversation_deleted",
             "message_read", "message_deleted", "message_recalled", "message_status_changed", "comment_read",
-            "content_read",
+            "content_read", "notification_read",
         },
         "reply": {"requested", "sent", "failed"},
     }  # fmt: skip

@@ -423,6 +423,15 @@ class ContentRead(_InboxFact, frozen=True, kw_only=True):
     by: str | None = None
 
 
+class NotificationRead(_InboxFact, frozen=True, kw_only=True):
+    """A notification marked read by itself (what it points at stays as it was). A notification is named by
+    `notification_seq`, the stream sequence of the fact that raised it."""
+
+    event: ClassVar[str] = "notification_read"
+    notification_seq: int
+    by: str | None = None
+
+
 # --------------------------------------------------------------------------- reply (id: reply)
 
 

@@ -113,7 +113,26 @@ UNIFIED = {
 UNIFIED_KIND = {
     "comment": {"content_id": S, "work_title": (S, N), "platform_comment_id": S},
     "discussion": {"parent_comment_id": S, "content_id": S, "work_title": (S, N), "platform_discussion_id": S},
-    "direct_message": {"receiver": (dict, N), "direction": S},
+    "direct_message": {"receiver": (dict, N), "direction": S, "platform_message_id": S, "status": S},
+}
+NOTIFICATION = {
+    "id": INT,
+    "account_id": S,
+    "kind": S,
+    "title": S,
+    "text": (S, N),
+    "is_read": B,
+    "create_time": INT,
+    "item_time": (INT, N),
+    "content_id": (S, N),
+    "comment_id": (S, N),
+    "parent_comment_id": (S, N),
+    "conversation_id": (S, N),
+    "message_id": (S, N),
+    "platform_notification_id": (S, N),
+    "login_id": (S, N),
+    "worker_id": (S, N),
+    "user": (dict, N),
 }
 
 
@@ -174,8 +193,13 @@ async def world(api: Api) -> Api:
 
 async def test_health_version_and_accounts(world: Api) -> None:
     r = await world.call("GET", "/api/im/health", token=None)
-    assert r.status_code == 200 and r.json()["data"]["status"] == "ok"
-    assert (await im(world, "GET", "/api/im/version"))["data"]["platforms"] == ["douyin"]
+    health = r.json()["data"]
+    assert r.status_code == 200 and health["status"] == "ok"
+    # What the predecessor's clients read, beside our own fields.
+    assert isinstance(health["version"], str) and isinstance(health["timestamp"], int) and health["nats"] is True
+    version = (await im(world, "GET", "/api/im/version"))["data"]
+    assert version["platforms"] == version["supported_platforms"] == ["douyin"]
+    assert isinstance(version["api_version"], str) and isinstance(version["compatibility"], str)
     users = listed(await im(world, "GET", "/api/im/accounts"), "users", beside=False)
     [user] = [shaped(u, USER) for u in users]
     assert (user["user_id"], user["user_name"], user["avatar"], user["signature"]) == (
@@ -261,10 +285,31 @@ async def test_unified_inbox_and_stats(world: Api) -> None:
         shaped(x, UNIFIED_KIND[x["business_type"]])
     assert items[3]["work_title"] == "My work" and items[3]["conversation_id"] == "v1"
     assert items[1]["direction"] == "inbound" and items[1]["receiver"]["user_id"] == "me"
+    assert (items[1]["platform_message_id"], items[1]["status"]) == ("m1", "delivered")
+    assert (items[0]["platform_message_id"], items[0]["status"]) == ("m2", "sent")
     stats = (await im(world, "GET", "/api/im/unified-messages/stats?account_id=shop1"))["data"]
-    assert stats == {"total_unread": 3, "unread_comments": 1, "unread_discussions": 1, "unread_direct_messages": 1}
+    assert stats == {
+        "total_unread": 3,
+        "unread_comments": 1,
+        "unread_discussions": 1,
+        "unread_direct_messages": 1,
+        "unread_notifications": 3,  # cm1, cm2 and the inbound m1; the outbound m2 raises none
+    }
     only = await im(world, "GET", "/api/im/unified-messages?types=comment,direct_message&is_new=true")
     assert [x["msg_id"] for x in only["data"]["messages"]] == ["m1", "cm1"]
+
+
+async def test_notifications(world: Api) -> None:
+    body = await im(world, "GET", "/api/im/notifications?account_id=shop1")
+    items = [shaped(x, NOTIFICATION) for x in listed(body, "notifications", beside=False)]
+    assert [(x["kind"], x["message_id"] or x["comment_id"]) for x in items] == [
+        ("direct_message", "m1"),
+        ("discussion", "cm2"),
+        ("comment", "cm1"),
+    ]
+    assert items[0]["conversation_id"] == "0:1:11:22" and shaped(items[0]["user"], PERSON)["user_name"] == "Peer One"
+    assert items[2]["content_id"] == "v1" and items[2]["item_time"] == NOW + 1 and not items[2]["is_read"]
+    assert [x["id"] for x in items] == sorted((x["id"] for x in items), reverse=True)
 
 
 async def test_history(world: Api) -> None:

@@ -56,7 +56,13 @@ async def test_message_comment_and_content_changes(api: Api) -> None:
     assert (await im(api, "PUT", "/api/im/discussions/cm1/read"))["data"]["is_read"] is True
     assert (await im(api, "PUT", "/api/im/contents/v1/read"))["data"]["is_new"] is False
     stats = (await im(api, "GET", "/api/im/unified-messages/stats?account_id=shop1"))["data"]
-    assert stats == {"total_unread": 1, "unread_comments": 0, "unread_discussions": 0, "unread_direct_messages": 1}
+    assert stats == {
+        "total_unread": 1,
+        "unread_comments": 0,
+        "unread_discussions": 0,
+        "unread_direct_messages": 1,
+        "unread_notifications": 1,
+    }
     # Reading again records nothing more.
     before = len(await api.store.history("inbox", "shop1"))
     await im(api, "PUT", "/api/im/discussions/cm1/read")

@@ -12,6 +12,7 @@ from hiscrm.api.im import (
     events,
     history,
     messages,
+    notifications,
     service,
     unified,
 )
@@ -24,6 +25,7 @@ ROUTER_MODULES: list[Any] = [
     contents,
     discussions,
     unified,
+    notifications,
     history,
     events,
 ]

@@ -6,13 +6,16 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hiscrm.api.im.common import Count, Cursor, im_router, refuse_limited, sees, visible_account
-from hiscrm.api.im.queries import Page, index, walk
+from hiscrm.api.im.common import Paged, im_router, refuse_limited, sees, visible_account
+from hiscrm.api.im.queries import Page, bad_cursor, index, walk
 from hiscrm.api.im.shapes import User, UserStatus, user_status
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1 import accounts as admin
 from hiscrm.api.v1.common import Platform, ident
+from hiscrm.facts import catalogue as c
+from hiscrm.facts.subjects import event_type_filter, parse_event_subject
 from hiscrm.projector.model import be64
+from hiscrm.store.reader import read_raw
 from projections import accounts
 
 router = im_router("im accounts")
@@ -21,9 +24,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Interval = Annotated[int, msgspec.Meta(ge=5, le=3600, description="seconds between crawl passes")]
 
 
-class UserQuery(msgspec.Struct, kw_only=True):
-    cursor: Cursor = 0
-    count: Count = 20
+class UserQuery(Paged, kw_only=True):
     status: UserStatus | None = None
     platform: str | None = None
 
@@ -54,9 +55,27 @@ class UserDeleted(msgspec.Struct, kw_only=True):
     deleted: bool = True
 
 
+async def _check_cursor(call: Call, cursor: int) -> None:
+    """400 unless `cursor` is the seq of an account the token may see, or of one since deleted.
+
+    A deleted account has left the models; whether the seq created an account is in the stream.
+    """
+    with call.services.models.read() as tx:
+        account_id = tx.get(accounts.ORDER, be64(cursor), str)
+    if account_id is None:
+        created = event_type_filter(c.AccountCreated.aggregate, c.AccountCreated.event)
+        async for raw in read_raw(call.services.nc, subject=created, from_seq=cursor, to_seq=cursor):
+            if raw.seq == cursor:
+                account_id = parse_event_subject(raw.subject)[1]
+    if account_id is None or not sees(call, account_id):
+        raise bad_cursor(cursor)
+
+
 @router.route("GET", "/api/im/accounts", summary="accounts, oldest first", query=UserQuery, response=UserList)
 async def list_accounts(call: Call) -> UserList:
     q: UserQuery = call.query
+    if q.cursor:
+        await _check_cursor(call, q.cursor)
     with call.services.models.read() as tx:
 
         def load(account_id: str) -> accounts.AccountRow | None:

@@ -27,8 +27,25 @@ Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 Cursor = Annotated[
     int, msgspec.Meta(ge=0, le=MAX_SEQ, description="the `cursor` of the previous page; 0 for the first page")
 ]
-Count = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page")]
+MAX_COUNT = 100
+Count = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1, le=MAX_SEQ, description=f"items per page; more than {MAX_COUNT} answers {MAX_COUNT} with has_more"
+    ),
+]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class Paged(msgspec.Struct, kw_only=True):
+    """`cursor` and `count` of a list. The predecessor's clients ask for 1,000 at a time: a count above the
+    page maximum is answered with the maximum and `has_more`, as a short page of a longer list."""
+
+    cursor: Cursor = 0
+    count: Count = 20
+
+    def __post_init__(self) -> None:
+        self.count = min(self.count, MAX_COUNT)
 
 
 class ItemQuery(msgspec.Struct, kw_only=True):
@@ -37,9 +54,10 @@ class ItemQuery(msgspec.Struct, kw_only=True):
     account_id: Id | None = None
 
 
-class PageQuery(ItemQuery, kw_only=True):
-    cursor: Cursor = 0
-    count: Count = 20
+class PageQuery(Paged, kw_only=True):
+    """As ItemQuery, for a list."""
+
+    account_id: Id | None = None
 
 
 def im_router(tag: str) -> Router:
@@ -48,6 +66,29 @@ def im_router(tag: str) -> Router:
 
 def sees(call: Call, account_id: str) -> bool:
     return call.token is None or call.token.may_see(account_id)
+
+
+def shown(call: Call, tx: Tx, account_id: str) -> bool:
+    """The one rule for whose items a route may answer with: an account the token may see and that still exists.
+
+    A deleted account's items stay in the models (its history is replayable), but from its deletion on
+    they leave every list, search, count and lookup by id alike.
+    """
+    return sees(call, account_id) and tx.exists(accounts.ROWS, accounts.row_key(account_id))
+
+
+class Shown:
+    """`shown` for the many items of one page, asking once per account."""
+
+    def __init__(self, call: Call, tx: Tx) -> None:
+        self.call, self.tx = call, tx
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, account_id: str) -> bool:
+        found = self._known.get(account_id)
+        if found is None:
+            found = self._known[account_id] = shown(self.call, self.tx, account_id)
+        return found
 
 
 def visible_account(call: Call, tx: Tx, account_id: str | None) -> accounts.AccountRow:
@@ -62,26 +103,33 @@ def visible_account_id(call: Call, tx: Tx, account_id: str | None) -> str:
     if account_id is None:
         raise bad_request("account_id is required")
     account_id = ident(account_id, "account_id")
-    if not sees(call, account_id) or not tx.exists(accounts.ROWS, accounts.row_key(account_id)):
+    if not shown(call, tx, account_id):
         raise not_found(f"account {account_id!r}")
     return account_id
 
 
 def visible_accounts(call: Call, tx: Tx) -> list[accounts.AccountRow]:
+    """Every account `shown` accepts: all_accounts lists only those not deleted."""
     return [row for row in all_accounts(tx) if sees(call, row.account_id)]
 
 
-def owner(call: Call, tx: Tx, owners: Sequence[str], account_id: str | None, what: str) -> str:
-    """The account holding an item named by id alone: `account_id` if given, else the first the token sees."""
+def owner(call: Call, tx: Tx, owners: Sequence[str], account_id: str | None, what: str, *, unique: bool = False) -> str:
+    """The account holding an item named by id alone: `account_id` if given, else the first shown one.
+
+    With `unique`, an id that two shown accounts hold is a 400 asking for `account_id`: a write that
+    acts on the platform must not guess which account acts.
+    """
     if account_id is not None:
         visible_account(call, tx, account_id)
         if account_id in owners:
             return account_id
         raise not_found(f"{what} in account {account_id!r}")
-    for found in owners:
-        if sees(call, found):
-            return found
-    raise not_found(what)
+    found = [a for a in owners if shown(call, tx, a)]
+    if not found:
+        raise not_found(what)
+    if unique and len(found) > 1:
+        raise bad_request(f"{what} is in several accounts ({', '.join(found)}); name one with account_id")
+    return found[0]
 
 
 MAX_ITEM_ID = 128

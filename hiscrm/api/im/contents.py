@@ -7,10 +7,9 @@ import msgspec
 from hiscrm.api.envelopes import ImPage
 from hiscrm.api.errors import not_found
 from hiscrm.api.im.common import (
-    Count,
-    Cursor,
     Id,
     ItemQuery,
+    Paged,
     im_router,
     owner,
     path_ident,
@@ -29,10 +28,8 @@ from projections.contents import ContentRow
 router = im_router("im contents")
 
 
-class ContentQuery(msgspec.Struct, kw_only=True):
+class ContentQuery(Paged, kw_only=True):
     account_id: Id | None = None
-    cursor: Cursor = 0
-    count: Count = 20
     platform: str | None = None
     content_type: str | None = None
     is_new: bool | None = None

@@ -13,10 +13,9 @@ import msgspec
 
 from hiscrm.api.errors import bad_request, not_found
 from hiscrm.api.im.common import (
-    Count,
-    Cursor,
     Id,
     ItemQuery,
+    Paged,
     im_router,
     item_id,
     owner,
@@ -37,15 +36,13 @@ from projections.conversations import ConversationRow
 router = im_router("im conversations")
 
 
-class ConversationQuery(msgspec.Struct, kw_only=True):
+class ConversationQuery(Paged, kw_only=True):
     """`status` defaults to active: a deleted conversation leaves the list until a new message brings it back."""
 
     account_id: Id | None = None
     status: Literal["active", "deleted"] = "active"
     is_pinned: bool | None = None
     is_muted: bool | None = None
-    cursor: Cursor = 0
-    count: Count = 20
 
 
 class ConversationList(msgspec.Struct, kw_only=True):
@@ -98,9 +95,11 @@ async def list_conversations(call: Call) -> ConversationList:
     )
 
 
-def conversation_row(call: Call, tx: Tx, conversation_id: str, account_id: str | None) -> ConversationRow:
+def conversation_row(
+    call: Call, tx: Tx, conversation_id: str, account_id: str | None, *, unique: bool = False
+) -> ConversationRow:
     owners = conv.accounts_of_conversation(tx, conversation_id)
-    found = owner(call, tx, owners, account_id, f"conversation {conversation_id!r}")
+    found = owner(call, tx, owners, account_id, f"conversation {conversation_id!r}", unique=unique)
     row = tx.get(conv.CONVERSATIONS, conv.conversation_key(found, conversation_id), ConversationRow)
     if row is None:
         raise not_found(f"conversation {conversation_id!r}")

@@ -32,17 +32,21 @@ from hiscrm.store.reader import decode_raw, stream_head
 
 router = im_router("im events")
 
-# What a client is told about: new items, notifications, and changes of a sent item's status.
+# What a client is told about: new items, every fact that raises a notification (its event id is the
+# notification's id) and a notification marked read, and changes of a sent item's status.
 INBOX_EVENTS = (
     c.CommentObserved,
     c.MessageObserved,
     c.NotificationObserved,
+    c.NotificationRead,
     c.MessageStatusChanged,
     c.MessageRecalled,
 )
 ACCOUNT_EVENTS = (c.AccountSessionExpired, c.AccountBlocked)
+# Keyed by reply or login session, not by account: filtered by type, then by their account_id.
 REPLY_EVENTS = (c.ReplySent, c.ReplyFailed)
-LIVE = frozenset(cls.type_name() for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS, *REPLY_EVENTS))
+LOGIN_EVENTS = (c.LoginFailed, c.LoginVerificationRequired)
+LIVE = frozenset(cls.type_name() for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS, *REPLY_EVENTS, *LOGIN_EVENTS))
 # An admin token that sees every account is also told about the fleet (workers, accounts, logins):
 # the console's pages then change as it happens instead of polling.
 FLEET_AGGREGATES = ("worker", "account", "login")
@@ -64,17 +68,20 @@ class EventsQuery(msgspec.Struct, kw_only=True):
 def subjects(accounts: list[str] | None, fleet: bool = False) -> list[str]:
     """Filter subjects for these accounts (None: all), and the whole fleet's facts with `fleet`.
 
-    Reply facts are keyed by reply, so they are filtered after. The filters must not overlap (the
-    server refuses that), so the fleet's aggregates replace the account events they include.
+    Reply and login facts are not keyed by account, so they are filtered after. The filters must not
+    overlap (the server refuses that), so the fleet's aggregates replace the account and login events
+    they include.
     """
     replies = [event_type_filter(cls.aggregate, cls.event) for cls in REPLY_EVENTS]
+    logins = [event_type_filter(cls.aggregate, cls.event) for cls in LOGIN_EVENTS]
     if accounts is None and fleet:
         inbox = [event_type_filter(cls.aggregate, cls.event) for cls in INBOX_EVENTS]
         return [*(aggregate_type_filter(a) for a in FLEET_AGGREGATES), *inbox, *replies]
     if accounts is None:
-        return [*(event_type_filter(cls.aggregate, cls.event) for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS)), *replies]
+        own = [event_type_filter(cls.aggregate, cls.event) for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS)]
+        return [*own, *replies, *logins]
     per_account = [aggregate_filter(aggregate, a) for a in accounts for aggregate in ("inbox", "account")]
-    return [*per_account, *replies]
+    return [*per_account, *replies, *logins]
 
 
 def frame(rec: Recorded) -> bytes:

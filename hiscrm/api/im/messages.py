@@ -59,9 +59,11 @@ class MessageList(msgspec.Struct, kw_only=True):
 
 class MessageSend(msgspec.Struct, kw_only=True):
     """Send a text DM in one of the account's conversations. Answers the message with status sending; it turns
-    sent or failed when the worker reports (GET /api/im/messages/{msg_id}, or the events feed)."""
+    sent or failed when the worker reports (GET /api/im/messages/{msg_id}, or the events feed).
+    Without `account_id` (the predecessor's body) the account is the one holding the conversation; a
+    conversation id two accounts hold needs `account_id`. Other fields of the predecessor's body are ignored."""
 
-    account_id: Id
+    account_id: Id | None = None
     conversation_id: Id
     content: Text
     receiver_id: str | None = None
@@ -168,8 +170,9 @@ async def get_message(call: Call) -> Message:
 async def send_message(call: Call) -> Message | Accepted:
     b: MessageSend = call.body
     with call.services.models.read() as tx:
-        account_id = visible_account(call, tx, b.account_id).account_id
-        conversation = conversation_row(call, tx, item_id(b.conversation_id, "conversation_id"), account_id)
+        conversation_id = item_id(b.conversation_id, "conversation_id")
+        conversation = conversation_row(call, tx, conversation_id, b.account_id, unique=True)
+    account_id = conversation.account_id
     peer = conversation.participant
     sent = await send(
         call,

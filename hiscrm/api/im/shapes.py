@@ -11,7 +11,7 @@ from typing import Literal
 import msgspec
 
 from hiscrm.facts import catalogue as c
-from projections import accounts
+from projections import accounts, notifications
 from projections.comments import CommentRow
 from projections.contents import ContentRow
 from projections.conversations import ConversationRow, MessageRow
@@ -398,6 +398,8 @@ class UnifiedDiscussion(_Unified, kw_only=True, tag="discussion"):
 class UnifiedDirectMessage(_Unified, kw_only=True, tag="direct_message"):
     receiver: Person | None
     direction: Literal["inbound", "outbound"]
+    platform_message_id: str
+    status: MessageStatus
 
 
 UnifiedItem = UnifiedComment | UnifiedDiscussion | UnifiedDirectMessage
@@ -443,4 +445,55 @@ def unified_message(row: MessageRow) -> UnifiedDirectMessage:
         account_id=row.account_id,
         receiver=Person.of(row.receiver),
         direction=row.direction,  # type: ignore[arg-type]
+        platform_message_id=row.message_id,
+        status=row.status,  # type: ignore[arg-type]
     )
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+class Notification(msgspec.Struct, kw_only=True):
+    """A notification. `id` is the stream sequence of the fact that raised it, which is also that fact's event
+    id on the live feed. What it points at is in the fields that apply to its `kind`; the others are null."""
+
+    id: int
+    account_id: str
+    kind: notifications.Kind
+    title: str
+    text: str | None
+    is_read: bool
+    create_time: int
+    item_time: int | None
+    content_id: str | None
+    comment_id: str | None
+    parent_comment_id: str | None
+    conversation_id: str | None
+    message_id: str | None
+    platform_notification_id: str | None
+    login_id: str | None
+    worker_id: str | None
+    user: Person | None
+
+    @classmethod
+    def of(cls, row: notifications.NotificationRow) -> Notification:
+        refs = row.refs
+        return cls(
+            id=row.seq,
+            account_id=row.account_id,
+            kind=row.kind,
+            title=row.title,
+            text=row.text,
+            is_read=row.is_read,
+            create_time=row.at,
+            item_time=row.item_time,
+            content_id=refs.content_id,
+            comment_id=refs.comment_id,
+            parent_comment_id=refs.parent_comment_id,
+            conversation_id=refs.conversation_id,
+            message_id=refs.message_id,
+            platform_notification_id=refs.notification_id,
+            login_id=refs.login_id,
+            worker_id=refs.worker_id,
+            user=Person.of(refs.user),
+        )

@@ -13,15 +13,14 @@ import msgspec
 from hiscrm.api.envelopes import ImPage
 from hiscrm.api.errors import ApiError, bad_request, not_found
 from hiscrm.api.im.common import (
-    Count,
-    Cursor,
     Id,
+    Paged,
+    Shown,
     im_router,
     item_id,
     owner,
     path_ident,
     recorded,
-    sees,
     visible_account,
     visible_account_id,
     visible_accounts,
@@ -34,7 +33,7 @@ from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
-from projections import comments, conversations, inbox_versions, paging, unread
+from projections import comments, conversations, inbox_versions, notifications, paging, unread
 from projections.comments import CommentRow
 from projections.conversations import MessageRow
 
@@ -44,7 +43,7 @@ BusinessType = Literal["comment", "discussion", "direct_message"]
 BUSINESS_TYPES: tuple[str, ...] = get_args(BusinessType)
 
 
-class UnifiedQuery(msgspec.Struct, kw_only=True):
+class UnifiedQuery(Paged, kw_only=True):
     """`types`: a comma-separated subset of comment, discussion, direct_message (default all).
     Without `account_id`, every account the token may see."""
 
@@ -52,8 +51,6 @@ class UnifiedQuery(msgspec.Struct, kw_only=True):
     types: str | None = None
     is_new: bool | None = None
     is_read: bool | None = None
-    cursor: Cursor = 0
-    count: Count = 20
 
 
 class StatsQuery(msgspec.Struct, kw_only=True):
@@ -67,10 +64,14 @@ class MessagesData(msgspec.Struct, kw_only=True):
 
 
 class UnreadStats(msgspec.Struct, kw_only=True):
+    """`total_unread` is comments, discussions and DMs, as the predecessor counted; `unread_notifications`
+    (/api/im/notifications) is beside it, not in it, since most notifications point at those same items."""
+
     total_unread: int
     unread_comments: int
     unread_discussions: int
     unread_direct_messages: int
+    unread_notifications: int
 
 
 class ReadOne(msgspec.Struct, kw_only=True):
@@ -104,11 +105,17 @@ def _types(raw: str | None) -> frozenset[str]:
 def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage:
     titles: dict[tuple[str, str], str | None] = {}
     types = _types(q.types)
-    every_account = call.token is None or call.token.accounts is None
+    # One account's page is of an account visible_account_id found shown; every account's asks per item.
+    shows = None if account_id is not None else Shown(call, tx)
     want_comments, want_discussions = "comment" in types, "discussion" in types
     want_messages = "direct_message" in types
     items: list[UnifiedItem] = []
     last_seq, has_more = q.cursor, False
+    if q.cursor and shows is not None:
+        # Every account's inbox holds only the shown accounts' items; the walk checks the rest of the cursor.
+        at = comments.by_seq(tx, q.cursor) or conversations.message_by_seq(tx, q.cursor)
+        if at is not None and not shows(at.account_id):
+            raise bad_cursor(q.cursor)
     try:
         walk = paging.unified(tx, account_id, q.cursor)
         for kind, row_key in walk:
@@ -127,7 +134,7 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage
             if (
                 (q.is_new is not None and row.is_new != q.is_new)
                 or (q.is_read is not None and row.is_read != q.is_read)
-                or not (every_account or sees(call, row.account_id))
+                or not (shows is None or shows(row.account_id))
             ):
                 continue
             if len(items) == q.count:
@@ -182,16 +189,17 @@ async def stats(call: Call) -> UnreadStats:
     q: StatsQuery = call.query
     with call.services.models.read() as tx:
         if q.account_id is not None:
-            found = [unread.counts(tx, visible_account(call, tx, q.account_id).account_id)]
-        elif call.token is None or call.token.accounts is None:
-            found = [unread.counts(tx)]
+            account_ids = [visible_account_id(call, tx, q.account_id)]
         else:
-            found = [unread.counts(tx, row.account_id) for row in visible_accounts(call, tx)]
+            account_ids = [row.account_id for row in visible_accounts(call, tx)]
+        found = [unread.counts(tx, a) for a in account_ids]
+        notes = sum(notifications.unread(tx, a) for a in account_ids)
     return UnreadStats(
         total_unread=sum(f.total_unread for f in found),
         unread_comments=sum(f.unread_comments for f in found),
         unread_discussions=sum(f.unread_discussions for f in found),
         unread_direct_messages=sum(f.unread_direct_messages for f in found),
+        unread_notifications=notes,
     )
 
 
