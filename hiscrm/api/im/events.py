@@ -51,7 +51,7 @@ LIVE = frozenset(cls.type_name() for cls in (*INBOX_EVENTS, *ACCOUNT_EVENTS, *RE
 # the console's pages then change as it happens instead of polling.
 FLEET_AGGREGATES = ("worker", "account", "login")
 # Sealed secrets stay out of the feed, as out of every other answer of the API.
-SECRET_FIELDS = ("sealed_key", "sealed_credentials")
+SECRET_FIELDS = ("sealed_key", "sealed_credentials", "sealed_code", "sealed_import")
 _encoder = msgspec.json.Encoder()
 
 
