@@ -20,6 +20,7 @@ from projections import (
     login_sessions,
     notifications,
     replies,
+    search,
     sightings,
     unread,
     workers,
@@ -39,4 +40,5 @@ MODELS: list[ReadModel] = [  # type: ignore[list-item]
     activity,
     inbox_versions,
     sightings,
+    search,
 ]

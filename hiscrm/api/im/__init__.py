@@ -13,6 +13,7 @@ from hiscrm.api.im import (
     history,
     messages,
     notifications,
+    search,
     service,
     unified,
 )
@@ -26,6 +27,7 @@ ROUTER_MODULES: list[Any] = [
     discussions,
     unified,
     notifications,
+    search,
     history,
     events,
 ]

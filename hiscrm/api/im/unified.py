@@ -6,7 +6,7 @@ it, so pages of one walk never repeat or skip an item while new facts arrive.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -27,6 +27,7 @@ from hiscrm.api.im.common import (
 )
 from hiscrm.api.im.page_cache import PageCache
 from hiscrm.api.im.queries import bad_cursor, work_title
+from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -92,7 +93,7 @@ class ReadResult(msgspec.Struct, kw_only=True):
     missing: list[str]
 
 
-def _types(raw: str | None) -> frozenset[str]:
+def business_types(raw: str | None) -> frozenset[str]:
     if raw is None or not raw.strip():
         return frozenset(BUSINESS_TYPES)
     chosen = frozenset(t.strip() for t in raw.split(",") if t.strip())
@@ -104,12 +105,13 @@ def _types(raw: str | None) -> frozenset[str]:
 
 def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage:
     titles: dict[tuple[str, str], str | None] = {}
-    types = _types(q.types)
+    types = business_types(q.types)
     # One account's page is of an account visible_account_id found shown; every account's asks per item.
     shows = None if account_id is not None else Shown(call, tx)
     want_comments, want_discussions = "comment" in types, "discussion" in types
     want_messages = "direct_message" in types
-    items: list[UnifiedItem] = []
+    shaped: ShapedItems = call.request.app.state.shaped
+    items: list[Any] = []
     last_seq, has_more = q.cursor, False
     if q.cursor and shows is not None:
         # Every account's inbox holds only the shown accounts' items; the walk checks the rest of the cursor.
@@ -122,15 +124,19 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage
             if kind == "comment":
                 if not (want_comments or want_discussions):
                     continue
-                row = tx.get(comments.ROWS, row_key, CommentRow)
-                if row is None or not (want_discussions if row.parent_comment_id else want_comments):
+                stored = shaped.load(tx, comments.ROWS, row_key, CommentRow)
+                if stored is None:
+                    continue
+                row = stored.row
+                if not (want_discussions if row.parent_comment_id else want_comments):
                     continue
             else:
                 if not want_messages:
                     continue
-                row = tx.get(conversations.MESSAGES, row_key, MessageRow)  # type: ignore[assignment]
-                if row is None:
+                stored = shaped.load(tx, conversations.MESSAGES, row_key, MessageRow)
+                if stored is None:
                     continue
+                row = stored.row
             if (
                 (q.is_new is not None and row.is_new != q.is_new)
                 or (q.is_read is not None and row.is_read != q.is_read)
@@ -144,9 +150,9 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage
                 work = (row.account_id, row.content_id)
                 if work not in titles:  # a page's comments are often on a few works
                     titles[work] = work_title(tx, row.account_id, row.content_id, row.content_title)
-                items.append(unified_comment(row, titles[work] or row.content_title))
+                items.append(shaped.json(stored, unified_comment, titles[work] or row.content_title))
             else:
-                items.append(unified_message(row))
+                items.append(shaped.json(stored, unified_message))
             last_seq = row.seq
     except paging.UnknownCursor:
         raise bad_cursor(q.cursor) from None
