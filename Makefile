@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# The NATS CLI the ops recipes are tested with (tests/ops), built by Go into the checkout.
+TOOLS    := $(CURDIR)/.tools
+NATSCLI  := github.com/nats-io/natscli/nats@v0.5.0
 
-.PHONY: run test bootstrap chromium lint bench wrk
+.PHONY: run test bootstrap chromium natscli lint bench wrk
 
 run: bootstrap
 	$(BIN)/hiscrm up $(ARGS)
@@ -14,7 +17,7 @@ test: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bootstrap: $(STAMP) chromium
+bootstrap: $(STAMP) chromium natscli
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +39,16 @@ wrk:
 	@command -v wrk >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi; }
+
+# Go's module and build caches stay in .tools too, so nothing outside the checkout changes. Without Go
+# the CLI tests skip and say how to get the CLI; everything else runs.
+natscli:
+	@test -x $(TOOLS)/bin/nats || { \
+		if command -v go >/dev/null 2>&1; then \
+			echo "building the NATS CLI ($(NATSCLI)) into .tools/bin"; \
+			GOBIN=$(TOOLS)/bin GOMODCACHE=$(TOOLS)/go/mod GOCACHE=$(TOOLS)/go/cache GOFLAGS=-modcacherw \
+				go install $(NATSCLI); \
+		else echo "no Go here: tests/ops (the NATS CLI recipes) will be skipped"; fi; }
 
 lint: bootstrap
 	$(BIN)/ruff check .
