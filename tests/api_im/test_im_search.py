@@ -115,3 +115,32 @@ def test_a_limited_tokens_feed_carries_only_its_accounts(tmp_path: Path) -> None
                 if seen and seen[-1] >= mine:
                     break
             assert seen == [mine]
+
+
+async def test_read_all_by_scope_brings_the_counts_to_zero(api: Api) -> None:
+    await _two_shops(api)
+
+    async def unread(**params: str) -> int:
+        return (await im(api, "GET", "/api/im/unified-messages/stats", params=params))["data"]["total_unread"]
+
+    assert await unread() == 6
+    # One conversation, then one work's comments, then a kind, then an account, then everything.
+    body = {"conversation_id": "0:1:88:99"}
+    assert (await im(api, "PUT", "/api/im/unified-messages/read-all", json=body))["data"]["read"] == 1
+    assert (await im(api, "PUT", "/api/im/unified-messages/read-all", json=body))["data"]["read"] == 0
+    assert await unread() == 5
+    read = await im(api, "PUT", "/api/im/unified-messages/read-all", json={"content_id": "v2", "account_id": "shop2"})
+    assert read["data"] == {"read": 1, "remaining": 0} and await unread(account_id="shop2") == 0
+    await im(api, "PUT", "/api/im/unified-messages/read-all", json={"types": "discussion"})
+    assert await unread() == 3
+    limited = api.client._transport.app.state.tokens.add("im", accounts=["shop2"]).secret  # type: ignore[attr-defined]
+    # A limited token reads only what it sees.
+    await im(api, "PUT", "/api/im/unified-messages/read-all", json={}, token=limited)
+    assert await unread() == 3
+    await im(api, "PUT", "/api/im/unified-messages/read-all", json={"account_id": "shop1", "types": "comment"})
+    assert await unread() == 1
+    await im(api, "PUT", "/api/im/unified-messages/read-all", json={})
+    assert await unread() == 0
+    assert "not both" in await im_fails(
+        api, "PUT", "/api/im/unified-messages/read-all", 400, json={"content_id": "v1", "conversation_id": "k"}
+    )

@@ -1,4 +1,4 @@
-"""/api/im/events: Server-Sent Events of new messages, comments, notifications and status changes
+"""/api/im/events: Server-Sent Events of new messages, comments, notifications, reads and status changes
 (and, for an admin token that sees every account, of workers, accounts and logins).
 
 Each event's id is the fact's stream sequence, so a client that reconnects with `Last-Event-ID`
@@ -41,6 +41,10 @@ INBOX_EVENTS = (
     c.NotificationRead,
     c.MessageStatusChanged,
     c.MessageRecalled,
+    # Reads, so that every open workspace's unread badges follow whoever read what.
+    c.CommentRead,
+    c.MessageRead,
+    c.ConversationRead,
 )
 ACCOUNT_EVENTS = (c.AccountSessionExpired, c.AccountBlocked)
 # Keyed by reply or login session, not by account: filtered by type, then by their account_id.
