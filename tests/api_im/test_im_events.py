@@ -140,3 +140,25 @@ def test_an_event_arrives_on_an_open_feed_before_any_keep_alive(tmp_path: Path) 
                 (seq,) = _append(live, comment("shop1", f"c{t}", t=t))
                 seen, keepalives = _read(lines, seq, timeout=60)
                 assert (seen, keepalives) == ([seq], 0)
+
+
+def test_notifications_and_their_read_marks_are_on_the_feed(tmp_path: Path) -> None:
+    """A fact that raises a notification is on the feed, its event id the notification's id; so is a read mark."""
+    notice = c.NotificationObserved(account_id="shop1", notification_id="n1", notice_type=1, create_time_ms=1)
+    failed = c.LoginFailed(login_id="L1", account_id="shop1", reason="QR expired")
+    with live_stack(tmp_path, _seed) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        headers = {"Authorization": f"Bearer {live.im}"}
+        with client.stream("GET", "/api/im/events?heartbeat_s=30", headers=headers) as feed:
+            lines = feed.iter_lines()
+            assert next(lines).startswith("retry:")
+            raised = _append(live, notice, failed)
+            assert live.run(live.services.models.wait_for(raised[-1], 10))
+            r = client.put(f"/api/im/notifications/{raised[0]}/read", headers=headers)
+            assert r.status_code == 200 and r.json()["data"]["is_read"] is True, r.text
+            got = _events(lines, raised[-1] + 1)
+    assert [(name, data["seq"]) for name, data in got[:2]] == [
+        ("inbox.notification_observed", raised[0]),
+        ("login.failed", raised[1]),
+    ]
+    name, data = got[-1]
+    assert name == "inbox.notification_read" and data["data"]["notification_seq"] == raised[0]
