@@ -120,6 +120,18 @@ class Known(Protocol):
         ...
 
 
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    """One expectation an adapter has of its site, and whether it held on a visit."""
+
+    name: str
+    kind: str  # endpoint | selector | text | page_data | format | socket
+    page: str
+    value: str  # the path tail, selector, text or shape expected
+    source: str  # public (public sources show it) | sandbox (only the sandbox does)
+    status: Literal["holds", "broken", "not_checked"]
+    detail: str = ""
+
+
 class PlatformOptions(msgspec.Struct, frozen=True, kw_only=True):
     """How a worker configures an adapter: `base_url` points it at another origin (the sandbox)."""
 
@@ -152,9 +164,20 @@ class Platform(Protocol):
         or Blocked when the account is in trouble."""
         ...
 
-    async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str:
-        """Sends a comment reply or a DM and returns the platform's id of what was sent once the
-        page confirmed it. Raises SendRefused, or trouble as in `crawl`."""
+    async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str | None:
+        """Sends a comment reply or a DM once the page confirmed it, returning the platform's id of
+        what was sent as the platform gave it, or None when it gave none. Raises SendRefused, or
+        trouble as in `crawl`."""
+        ...
+
+    async def watch(self, context: BrowserContext, account_id: str, observe: Observe) -> None:
+        """Keeps a page open that the platform pushes news to (new DMs) and observes each at once,
+        until cancelled or the context closes. Passes still run; this only makes news earlier."""
+        ...
+
+    async def check(self, context: BrowserContext, account_id: str) -> list[Finding]:
+        """`hiscrm doctor`: visits each page the adapter uses on a logged-in account and says, for
+        every expectation it has of the site, whether it still holds. Never sends anything."""
         ...
 
     async def close(self) -> None: ...

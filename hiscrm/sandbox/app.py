@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from hiscrm.parts import cancel_and_wait
-from hiscrm.sandbox import control, douyin_api, im, images, pages, passport
+from hiscrm.sandbox import control, douyin_api, im, images, pages, passport, variants
 from hiscrm.sandbox.metering import RequestMeter
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
@@ -32,7 +32,15 @@ def create_app(world: World, *, state_path: Path | None = None, traffic: bool = 
                 world.save(state_path)
 
     app = Starlette(
-        routes=[*pages.routes, *passport.routes, *douyin_api.routes, *im.routes, *images.routes, *control.routes],
+        routes=[
+            *pages.routes,
+            *passport.routes,
+            *douyin_api.routes,
+            *im.routes,
+            *images.routes,
+            *control.routes,
+            *variants.routes,
+        ],
         middleware=[Middleware(RequestMeter, world=world)],
         lifespan=lifespan,
     )

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hiscrm.sandbox import shapes
+from hiscrm.sandbox import ids, shapes
 from hiscrm.sandbox.auth import Caller, api, csrf_ok, form_or_json, int_param, json, str_param
-from hiscrm.sandbox.model import Invalid, NotFound, Work
+from hiscrm.sandbox.model import Comment, Invalid, NotFound, Work
 from hiscrm.sandbox.state import newest_first, time_page
 
 COMMENT_PREFIX = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
@@ -120,24 +120,42 @@ async def reply_list(request: Request, who: Caller) -> Response:
     )
 
 
-@api
-async def creator_comment_list(request: Request, who: Caller) -> Response:
-    work = _own_work(who, str_param(request, "item_id"))
-    cursor = int_param(request, "cursor", 0)
-    count = int_param(request, "count", 20, 1, 50)
-    tops = who.world.top_comments.get(work.aweme_id, [])
-    page = newest_first(tops, cursor, count)
-    next_cursor = cursor + len(page)
+def _creator_page(who: Caller, comments: list[Comment], page: list[Comment], next_cursor: int) -> Response:
     return json(
         {
             "status_code": 0,
             "status_msg": "",
             "comment_info_list": [shapes.creator_comment(c, who.world, who.base) for c in page],
             "cursor": next_cursor,
-            "has_more": next_cursor < len(tops),
-            "total_count": len(tops),
+            "has_more": next_cursor < len(comments),
+            "total_count": len(comments),
+            "has_vcd_filter": False,
         }
     )
+
+
+@api
+async def creator_comment_list(request: Request, who: Caller) -> Response:
+    """The creator comment API the work-detail page uses: encrypted ids, newest first."""
+    work = _own_work(who, str_param(request, "item_id"))
+    cursor = int_param(request, "cursor", 0)
+    count = int_param(request, "count", 20, 1, 50)
+    tops = who.world.top_comments.get(work.aweme_id, [])
+    page = newest_first(tops, cursor, count)
+    return _creator_page(who, tops, page, cursor + len(page))
+
+
+@api
+async def creator_reply_list(request: Request, who: Caller) -> Response:
+    parent = who.world.comment(str_param(request, "comment_id"))
+    _own_work(who, parent.aweme_id)
+    if parent.reply_id != "0":
+        raise Invalid(f"comment {parent.cid} is not a top-level comment")
+    cursor = int_param(request, "cursor", 0)
+    count = int_param(request, "count", 20, 1, 50)
+    replies = who.world.replies.get(parent.cid, [])
+    page = replies[cursor : cursor + count]
+    return _creator_page(who, replies, page, cursor + len(page))
 
 
 @api
@@ -158,11 +176,9 @@ async def comment_reply(request: Request, who: Caller) -> Response:
             "status_code": 0,
             "status_msg": "",
             "comment_info": {
-                "comment_id": reply.cid,
+                "comment_id": ids.comment_token(reply.cid),
                 "text": reply.text,
                 "create_time": reply.create_time,
-                "reply_id": reply.reply_id,
-                "reply_to_reply_id": reply.reply_to_reply_id,
             },
         }
     )
@@ -174,6 +190,9 @@ async def notices(request: Request, who: Caller) -> Response:
     count = int_param(request, "count", 20, 1, 50)
     min_time = int_param(request, "min_time", 0)
     max_time = int_param(request, "max_time", 0)
+    if request.query_params.get("is_new_notice") != "1":
+        # Public callers all send is_new_notice=1; what the older list looks like is not public.
+        return json({"status_code": 0, "status_msg": "", "has_more": 0, "min_time": min_time, "max_time": max_time})
     page, has_more = [], False
     if group in NOTICE_GROUPS_WITH_COMMENTS:
         page, has_more = who.world.notices_page(who.account.uid, count, min_time, max_time)
@@ -196,6 +215,7 @@ routes = [
     Route(f"{COMMENT_PREFIX}/select/", comment_list),
     Route(f"{COMMENT_PREFIX}/reply/", reply_list),
     Route("/aweme/v1/creator/comment/list/", creator_comment_list),
+    Route("/aweme/v1/creator/comment/reply/list/", creator_reply_list),
     Route("/aweme/v1/creator/comment/reply/", comment_reply, methods=["POST"]),
     Route("/aweme/v1/web/notice/", notices),
 ]

@@ -22,9 +22,23 @@ def sec_uid(uid: str) -> str:
     return "MS4wLjABAAAA" + base64.urlsafe_b64encode(digest + digest[:16]).decode()
 
 
+def _encrypted(kind: str, plain: str) -> str:
+    # The creator API's encrypted ids ("@j/…"): opaque, with +, / and = so clients must URL-encode them.
+    return "@j/" + base64.b64encode(hashlib.sha512(f"{kind}:{plain}".encode()).digest()[:36]).decode()
+
+
 def item_id(aweme_id: str) -> str:
-    # The creator API's encrypted id: opaque, with +, / and = so clients must URL-encode it.
-    return "@" + base64.b64encode(hashlib.sha512(f"item:{aweme_id}".encode()).digest()).decode()
+    return _encrypted("item", aweme_id)
+
+
+def comment_token(cid: str) -> str:
+    """A comment's id in the creator comment API (the V2 select API shows the numeric cid)."""
+    return _encrypted("comment", cid)
+
+
+def user_token(uid: str) -> str:
+    """A user's id in the creator comment API's user_info."""
+    return _encrypted("user", uid)
 
 
 def avatar_path(uid: str) -> str:
@@ -53,5 +67,11 @@ def conversation_id(uid_a: str, uid_b: str) -> str:
 
 
 def display_time(ts: int) -> str:
-    """The creator pages' date format, in Beijing time whatever the host's zone."""
-    return datetime.fromtimestamp(ts, CHINA).strftime("%Y-%m-%d %H:%M")
+    """item/list's create_time, "发布于2025年10月27日 10:42": Beijing time whatever the host's zone."""
+    t = datetime.fromtimestamp(ts, CHINA)
+    return f"发布于{t.year}年{t.month:02d}月{t.day:02d}日 {t.hour:02d}:{t.minute:02d}"
+
+
+def iso_time(ts: int) -> str:
+    """The drifted item/list create_time of the `item_time: iso` variant."""
+    return datetime.fromtimestamp(ts, CHINA).isoformat(timespec="minutes")

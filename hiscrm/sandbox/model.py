@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
@@ -115,8 +117,6 @@ class QrLogin(msgspec.Struct, kw_only=True):
     sessionid: str = ""
 
 
-class Sent(msgspec.Struct, kw_only=True):
-    """Something the logged-in creator sent through the site, as tests read it back."""
 class SmsSent(msgspec.Struct, kw_only=True):
     """A verification SMS the site "sent" to an account's phone, as tests read it back."""
 
@@ -128,6 +128,8 @@ class SmsSent(msgspec.Struct, kw_only=True):
     sent_at: float
 
 
+class Sent(msgspec.Struct, kw_only=True):
+    """Something the logged-in creator sent through the site, as tests read it back."""
 
     seq: int
     kind: str  # "comment_reply" | "dm"
@@ -140,6 +142,20 @@ class SmsSent(msgspec.Struct, kw_only=True):
     comment_id: str = ""
     conversation_id: str = ""
     peer_uid: str = ""
+
+
+class Variants(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where public sources disagree or the site has two generations, the world serves one of each,
+    chosen here, so the adapter can be tested against every one (docs/sandbox.md, Variants)."""
+
+    # The old interactive/comment page (V2 select API, numeric cids) or the newer work-detail page
+    # (the creator comment API, encrypted "@j/" ids).
+    comment_page: Literal["interactive", "work_detail"] = "interactive"
+    # DM history as the IM servers' protobuf, or as JSON (what the predecessor first assumed).
+    dm_history: Literal["protobuf", "json"] = "protobuf"
+    # item/list create_time: the display string public captures show, or "iso", a drift no public
+    # source shows (it exists so `hiscrm doctor` can be seen naming a broken expectation).
+    item_time: Literal["zh", "iso"] = "zh"
 
 
 class Snapshot(msgspec.Struct, kw_only=True):
@@ -156,6 +172,7 @@ class Snapshot(msgspec.Struct, kw_only=True):
     sent: list[Sent]
     id_counter: int
     qr_ttl: float
+    variants: Variants = msgspec.field(default_factory=Variants)
 
 
 class Refusal(Exception):

@@ -32,7 +32,8 @@ def _asset(name: str) -> str:
 
 CSS = _asset("sandbox.css")
 COMMON_JS = _asset("common.js")
-SCRIPTS = {name: _asset(f"{name}.js") for name in ("login", "home", "works", "comments", "chat")}
+SCRIPTS = {name: _asset(f"{name}.js") for name in ("login", "home", "works", "comments", "work_detail", "chat")}
+WORK_DETAIL = "/creator-micro/work-management/work-detail/"
 
 
 def _document(title: str, body: str, *, head: str = "", script: str = "") -> HTMLResponse:
@@ -84,12 +85,19 @@ LOGIN_BODY = """
   </div>
 </div>"""
 
+# The public risk signals: an interstitial titled "验证码中间页" holding a slider captcha
+# (#captcha_container, background #captcha-verify-image).
+RISK_TITLE = "验证码中间页"
 RISK_BODY = """
 <div class="verify-page">
   <h1>安全验证</h1>
   <p class="muted">检测到当前账号环境存在异常，请完成验证后继续使用</p>
-  <div class="verify-slider">向右拖动滑块完成拼图</div>
-  <button id="verify-submit" class="primary" onclick="location.reload()">完成验证</button>
+  <div id="captcha_container" class="captcha-Kd8sa">
+    <div class="captcha-verify-bg"><img id="captcha-verify-image" alt="" src="data:,"></div>
+    <div><img class="captcha-verify-piece" alt="" src="data:,"></div>
+    <div class="verify-slider">拖动滑块完成拼图</div>
+    <a class="secsdk_captcha_refresh" onclick="location.reload()">刷新</a>
+  </div>
 </div>"""
 
 
@@ -104,7 +112,7 @@ def _creator_page(request: Request, title: str, body: str, script: str) -> Respo
     if who is None:
         return RedirectResponse("/", 302)
     if who.account.risk_control:
-        return _document("安全验证", RISK_BODY)
+        return _document(RISK_TITLE, RISK_BODY)
     return _document(
         f"{title} - 抖音创作者中心",
         _layout(request, who, body),
@@ -116,7 +124,14 @@ def _creator_page(request: Request, title: str, body: str, script: str) -> Respo
 def _layout(request: Request, who: Caller, body: str) -> str:
     user = who.user
     me = msgspec.json.encode(
-        {"uid": user.uid, "nickname": user.nickname, "avatar": f"{who.base}{user.avatar}", "ip_label": user.ip_label}
+        {
+            "uid": user.uid,
+            "sec_uid": user.sec_uid,
+            "nickname": user.nickname,
+            "avatar": f"{who.base}{user.avatar}",
+            "ip_label": user.ip_label,
+            "variants": who.world.variants,
+        }
     ).decode().replace("</", "<\\/")  # a nickname must not close the script element
     nav = "".join(
         f'<a href="{path}" class="{"active" if request.url.path == path else ""}">{label}</a>' for path, label in NAV
@@ -141,7 +156,7 @@ async def home(request: Request) -> Response:
 async def works(request: Request) -> Response:
     body = """<div class="card"><h2>作品管理</h2><span id="works-total" class="muted"></span></div>
 <div id="work-list" class="work-list"></div>
-<p><button id="works-more" hidden>加载更多</button></p>"""
+<p id="works-end" class="muted list-end"></p>"""
     return _creator_page(request, "作品管理", body, "works")
 
 
@@ -152,15 +167,32 @@ async def comments(request: Request) -> Response:
   <div id="work-picker" class="work-picker" hidden><div id="work-options"></div>
     <button id="work-options-more" hidden>加载更多</button></div>
   <div id="comment-list" class="comment-list"></div>
-  <p id="comment-empty" class="muted" hidden>暂无评论</p>
-  <p><button id="comments-more" hidden>加载更多评论</button></p>
+  <p id="comments-end" class="muted list-end">请选择作品</p>
 </div>"""
     return _creator_page(request, "评论管理", body, "comments")
 
 
+async def work_detail(request: Request) -> Response:
+    """The newer generation's page of one work; the older one has none (the path lands on home)."""
+    who = caller(request)
+    if who is not None and who.world.variants.comment_page != "work_detail":
+        return RedirectResponse(HOME, 302)
+    body = """<div class="card"><h2 id="work-title"></h2>
+  <div role="tablist"><span role="tab" class="tab active">评论管理</span></div>
+  <div id="comment-list" class="comment-list"></div>
+  <p id="comments-end" class="muted list-end"></p>
+</div>"""
+    return _creator_page(request, "作品详情", body, "work_detail")
+
+
 async def chat(request: Request) -> Response:
-    body = """<div class="chat-layout-Pz7rd">
-  <div id="conversation-list" class="conversation-list"></div>
+    body = """<div id="sub-app" class="chat-layout-Pz7rd">
+  <div class="conversation-panel-Hx2ka">
+    <div role="tablist" class="chat-tabs"><span role="tab" class="tab active">全部</span>
+      <span role="tab" class="tab">朋友私信</span><span role="tab" class="tab">陌生人</span></div>
+    <div class="ReactVirtualized__Grid conversation-list" role="grid">
+      <div class="ReactVirtualized__Grid__innerScrollContainer" role="rowgroup"></div></div>
+  </div>
   <div id="chat-box" class="chat-box"><div class="chat-empty">选择一个会话开始聊天</div></div>
 </div>"""
     return _creator_page(request, "私信管理", body, "chat")
@@ -177,5 +209,6 @@ routes = [
     Route("/creator-micro/content/manage", works),
     Route("/creator-micro/interactive/comment", comments),
     Route("/creator-micro/data/following/chat", chat),
+    Route(WORK_DETAIL + "{aweme_id}", work_detail),
     Route("/creator-micro/{rest:path}", elsewhere),
 ]

@@ -9,7 +9,8 @@ from hiscrm.sandbox.model import Comment, Notice, User, Work
 from hiscrm.sandbox.state import World
 
 AUTHOR_LABEL = "作者"
-MEDIA_TYPE = {0: 4, 68: 2}  # creator API media_type by aweme_type: 4 video, 2 image set
+VIDEO_MEDIA_TYPE = 4  # item/list's media_type for a video; no public capture shows one for an image set
+IMAGE_SET = 68  # aweme_type
 
 
 def picture(base: str, path: str) -> dict[str, Any]:
@@ -23,6 +24,16 @@ def user_brief(user: User, base: str) -> dict[str, Any]:
         "unique_id": user.unique_id,
         "short_id": user.short_id,
         "nickname": user.nickname,
+        "avatar_thumb": picture(base, user.avatar),
+    }
+
+
+def im_user(user: User, base: str) -> dict[str, Any]:
+    """A user in the creator IM's user_detail answer: ShortId is the 抖音号, no uid inside."""
+    return {
+        "nickname": user.nickname,
+        "ShortId": user.unique_id,
+        "sec_uid": user.sec_uid,
         "avatar_thumb": picture(base, user.avatar),
     }
 
@@ -60,44 +71,55 @@ def comment(c: Comment, world: World, base: str) -> dict[str, Any]:
     }
 
 
-def creator_comment(c: Comment, world: World, base: str) -> dict[str, Any]:
-    """The older creator endpoint's shape: other names, string time, flat author fields."""
-    user = world.users[c.user_uid]
+def _creator_user(user: User, base: str) -> dict[str, Any]:
     return {
-        "comment_id": c.cid,
+        "user_id": ids.user_token(user.uid),
+        "screen_name": user.nickname,
+        "avatar_url": picture(base, user.avatar)["url_list"][0],
+    }
+
+
+def creator_comment(c: Comment, world: World, base: str) -> dict[str, Any]:
+    """The creator comment API's shape: encrypted ids, numbers as strings, flat author fields."""
+    answered = world.comments.get(c.reply_to_reply_id if c.reply_to_reply_id != "0" else c.reply_id)
+    return {
+        "comment_id": ids.comment_token(c.cid),
         "create_time": str(c.create_time),
-        "digg_count": c.digg_count,
-        "reply_count": len(world.replies.get(c.cid, ())),
+        "digg_count": str(c.digg_count),
+        "reply_count": str(len(world.replies.get(c.cid, ()))) if c.reply_id == "0" else "0",
         "text": c.text,
-        "user_info": {
-            "user_id": user.uid,
-            "screen_name": user.nickname,
-            "avatar_url": picture(base, user.avatar)["url_list"][0],
-        },
+        "level": 1 if c.reply_id == "0" else 2,
+        "status": 1,
+        "user_info": _creator_user(world.users[c.user_uid], base),
+        "reply_to_user_info": _creator_user(world.users[answered.user_uid], base) if answered else None,
+        "image_list": [{"origin_url": picture(base, c.image)}] if c.image else None,
         "is_author": c.user_uid == world.works[c.aweme_id].owner_uid,
     }
 
 
 def work_link(work: Work) -> str:
-    kind = "note" if work.aweme_type == 68 else "video"
+    kind = "note" if work.aweme_type == IMAGE_SET else "video"
     return f"https://www.douyin.com/{kind}/{work.aweme_id}"
 
 
 def creator_item(work: Work, world: World, base: str) -> dict[str, Any]:
-    return {
+    drifted = world.variants.item_time == "iso"
+    item = {
         "item_id": work.item_id,
         "item_id_plain": work.aweme_id,
         "title": work.desc,
-        "create_time": ids.display_time(work.create_time),
+        "create_time": ids.iso_time(work.create_time) if drifted else ids.display_time(work.create_time),
         "comment_count": world.comment_totals.get(work.aweme_id, 0),
         "digg_count": work.digg_count,
         "play_count": work.play_count,
         "cover_image_url": picture(base, work.cover)["url_list"][0],
-        "media_type": MEDIA_TYPE.get(work.aweme_type, 4),
         "item_link": work_link(work),
         "is_private": work.private,
         "comment_closed": work.comments_closed,
     }
+    if work.aweme_type != IMAGE_SET:
+        item["media_type"] = VIDEO_MEDIA_TYPE
+    return item
 
 
 def aweme(work: Work, world: World, base: str) -> dict[str, Any]:

@@ -32,15 +32,14 @@ from hiscrm.sandbox.model import (
     Refusal,
     Sent,
     Session,
-    Snapshot,
     SmsSent,
+    Snapshot,
     User,
+    Variants,
     Work,
 )
 
 DEFAULT_QR_TTL = 150.0
-QR_KEEP_SECONDS = 600.0  # forget finished QR logins after this, so polling pages cannot grow memory
-NOTICE_COMMENT = 31
 DEFAULT_SMS_TTL = 300.0  # a sent code is good this long
 DEFAULT_SMS_RESEND = 60.0  # "NNs 后重新发送": the next code can be asked for after this
 SMS_MAX_ATTEMPTS = 5  # wrong codes before the code is void
@@ -49,6 +48,8 @@ SMS_EXPIRED = (1203, "验证码已过期，请重新获取")
 SMS_TOO_MANY = (1204, "错误次数过多，请重新获取验证码")
 SMS_NOT_SENT = (1201, "请先获取验证码")
 SMS_TOO_SOON = (1206, "发送过于频繁，请稍后再试")
+QR_KEEP_SECONDS = 600.0  # forget finished QR logins after this, so polling pages cannot grow memory
+NOTICE_COMMENT = 31
 T = TypeVar("T")
 PENDING = ("new", "scanned", "verify")
 
@@ -82,9 +83,7 @@ def newest_first(items: list[T], offset: int, count: int) -> list[T]:
     return items[max(end - count, 0) : end][::-1]
 
 
-def time_page(
-    items: list[T], key: Callable[[T], int], count: int, after: int, before: int
-) -> tuple[list[T], bool]:
+def time_page(items: list[T], key: Callable[[T], int], count: int, after: int, before: int) -> tuple[list[T], bool]:
     """Newest first from a list ascending by key, strictly inside (after, before) where those are > 0.
 
     A page never ends inside a run of equal keys, so paging on with `before` = the page's smallest
@@ -120,6 +119,7 @@ class World:
         self.works_by_item_id: dict[str, Work] = {}
         self.works_by_owner: defaultdict[str, list[Work]] = defaultdict(list)
         self.comments: dict[str, Comment] = {}
+        self.cid_by_token: dict[str, str] = {}  # the creator comment API's "@j/" ids
         self.top_comments: defaultdict[str, list[Comment]] = defaultdict(list)
         self.replies: defaultdict[str, list[Comment]] = defaultdict(list)
         self.comment_totals: defaultdict[str, int] = defaultdict(int)
@@ -130,6 +130,9 @@ class World:
         self.qr_logins: dict[str, QrLogin] = {}
         self.sent: list[Sent] = []
         self.requests: dict[tuple[str, str], RequestCount] = {}
+        self.variants = Variants()
+        # Called with every new DM: the IM push (im.py) delivers it to the chat pages that are open.
+        self.message_listeners: set[Callable[[Message], None]] = set()
 
     # ids and time
 
@@ -315,17 +318,19 @@ class World:
 
     def _index_comment(self, comment: Comment) -> None:
         self.comments[comment.cid] = comment
+        self.cid_by_token[ids.comment_token(comment.cid)] = comment.cid
         if comment.reply_id == "0":
             bisect.insort(self.top_comments[comment.aweme_id], comment, key=_by_time)
         else:
             bisect.insort(self.replies[comment.reply_id], comment, key=_by_time)
         self.comment_totals[comment.aweme_id] += 1
 
-    def comment(self, cid: str) -> Comment:
+    def comment(self, ref: str) -> Comment:
+        """A comment by its numeric cid or by the creator API's encrypted id."""
         try:
-            return self.comments[cid]
+            return self.comments[self.cid_by_token.get(ref, ref)]
         except KeyError:
-            raise NotFound(f"no comment {cid!r}") from None
+            raise NotFound(f"no comment {ref!r}") from None
 
     def creator_reply(self, uid: str, comment_id: str, item_ref: str, text: str) -> Comment:
         """The logged-in creator answers a comment on one of the site's works."""
@@ -402,6 +407,8 @@ class World:
             created_ms=created_ms,
         )
         bisect.insort(conv.messages, message, key=lambda m: (m.created_ms, int(m.msg_id)))
+        for listener in list(self.message_listeners):
+            listener(message)
         return message
 
     def send_dm(self, uid: str, conversation_id: str, text: str) -> Message:
@@ -628,6 +635,7 @@ class World:
             sent=self.sent,
             id_counter=self.id_counter,
             qr_ttl=self.qr_ttl,
+            variants=self.variants,
         )
 
     @classmethod
@@ -646,6 +654,7 @@ class World:
             bisect.insort(world.notices_of[notice.owner_uid], notice, key=_by_time)
         world.sessions = {s.sessionid: s for s in snap.sessions}
         world.sent = snap.sent
+        world.variants = snap.variants
         return world
 
     def encode(self) -> bytes:

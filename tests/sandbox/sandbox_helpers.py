@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 KITCHEN = "2381749560317724160"  # 林小满的厨房 in the demo world
@@ -46,6 +47,6 @@ def pb_message(data: bytes) -> dict[str, object]:
         "msg_id": text(1),
         "conversation_id": text(2),
         "sender_uid": text(3),
-        "content": text(4),
+        "content": json.loads(text(4))["text"],  # the IM SDK's content: JSON with the text inside
         "created_ms": f.get(5, [0])[0],
     }

@@ -78,71 +78,65 @@ async def test_login_works_comments_and_chat_in_chromium(served: tuple[str, Worl
         assert await unique.inner_text() == "抖音号：linxiaoman.kitchen"
         assert await page.locator("#header-avatar img").count() == 1
 
-        # Works: the page's own item/list answer, read through page.on("response").
+        # Works: the page's own item/list answer, read through page.on("response"); rows carry no ids.
         captured: list[Response] = []
         page.on("response", lambda r: captured.append(r) if "/aweme/v1/creator/item/list/" in r.url else None)
         await page.goto(base + "/creator-micro/content/manage")
-        await page.wait_for_selector(".work-item")
+        await page.wait_for_selector('[class*="video-card-"]')
         body = await captured[0].json()
-        dom_ids = await page.eval_on_selector_all(".work-item", "els => els.map(e => e.dataset.awemeId)")
-        assert [i["item_id_plain"] for i in body["item_info_list"]] == dom_ids
-        assert dom_ids == [w.aweme_id for w in world.newest_works(KITCHEN)]
+        assert [i["item_id_plain"] for i in body["item_info_list"]] == [w.aweme_id for w in world.newest_works(KITCHEN)]
+        assert await page.locator("[data-aweme-id]").count() == 0
+        assert body["item_info_list"][0]["create_time"].startswith("发布于")
 
-        # Comments: expand a thread, reply through 回复 / contenteditable / 发送.
+        # Comments (older page): pick the work in 选择作品, reply through the div 回复, the editor and 发送.
         work = world.newest_works(KITCHEN)[0]
-        await page.goto(f"{base}/creator-micro/interactive/comment?aweme_id={work.aweme_id}")
+        await page.goto(f"{base}/creator-micro/interactive/comment")
+        await page.get_by_text("选择作品", exact=True).click()
+        await page.locator('[class^="container-"]:has(> [class^="title-"])').first.click()
         target = world.top_comments[work.aweme_id][-1]
-        item = page.locator(f'.comment-item[data-cid="{target.cid}"]')
-        await item.locator(".comment-reply-btn").first.click()
-        await item.locator('div[contenteditable="true"]').fill("谢谢支持～")
+        row = (
+            page.locator('[class^="container-"]')
+            .filter(has=page.locator('[class*="comment-content-text-"]', has_text=target.text))
+            .first
+        )
+        await row.wait_for()
+        await row.locator('[class*="operations-"]').first.get_by_text("回复", exact=True).click()
+        await row.locator('div[contenteditable="true"]').fill("谢谢支持～")
         async with page.expect_response("**/aweme/v1/creator/comment/reply/") as reply_info:
-            await item.get_by_role("button", name="发送").click()
+            await row.locator("button.douyin-creator-interactive-button").click()
         reply = await (await reply_info.value).json()
-        assert reply["status_code"] == 0
-        await page.wait_for_selector(f'.comment-item[data-cid="{reply["comment_info"]["comment_id"]}"]')
-        assert world.comments[reply["comment_info"]["comment_id"]].reply_id == target.cid
+        assert reply["status_code"] == 0 and reply["comment_info"]["comment_id"].startswith("@j/")
+        assert world.comment(reply["comment_info"]["comment_id"]).reply_id == target.cid
 
-        # Chat: open the newest conversation, read the rendered messages, send one, see a refusal toast.
+        # Chat: rows without ids, messages in the page's data, own ones under an isFromMe class; send; a toast.
         await page.goto(base + "/creator-micro/data/following/chat")
-        first = page.locator(".conversation-item").first
-        conversation_id = await first.get_attribute("data-conversation-id")
+        first = page.locator('li[role="listitem"]').first
+        name = (await first.locator('[class*="item-header-name-"]').inner_text()).strip()
         await first.click()
-        conv = world.conversations[conversation_id]
-        peer = world.users[conv.peer_of(KITCHEN)]
         header = page.locator('[class*="box-header-name"]')
         await header.wait_for()
-        assert await header.inner_text() == peer.nickname
-        await page.wait_for_selector(".message-item")
-        rendered = await page.eval_on_selector_all(
-            ".message-item",
-            """els => els.map(e => ({id: e.dataset.msgId, conv: e.dataset.conversationId, sender: e.dataset.senderId,
-                 me: e.dataset.fromMe, ms: Number(e.dataset.createdMs),
-                 text: e.querySelector('.message-content').textContent}))""",
+        assert await header.inner_text() == name
+        await page.wait_for_selector('[class*="box-content-"] > [class*="box-item-"]')
+        conv = next(
+            c for c in world.conversations_of[KITCHEN].values() if world.users[c.peer_of(KITCHEN)].nickname == name
         )
-        assert rendered == [
-            {
-                "id": m.msg_id,
-                "conv": conversation_id,
-                "sender": m.sender_uid,
-                "me": "true" if m.sender_uid == KITCHEN else "false",
-                "ms": m.created_ms,
-                "text": m.content,
-            }
-            for m in conv.messages
-        ]
-        editor = page.locator('div[contenteditable="true"]')
+        mine = await page.locator('[class*="box-content-"] [class*="isFromMe"]').count()
+        assert mine == sum(1 for m in conv.messages if m.sender_uid == KITCHEN)
+        editor = page.locator('[class*="chat-input-"] [contenteditable="true"]')
         await editor.fill("收到，我看一下档期")
         await page.get_by_role("button", name="发送").click()
-        await page.wait_for_function(
-            "() => !!document.querySelector('.message-item:last-child[data-from-me=\"true\"]')"
-        )
+        await page.locator('[class*="isFromMe"]').filter(has_text="收到，我看一下档期").wait_for()
         sent = world.sent[-1]
-        assert sent.kind == "dm" and sent.text == "收到，我看一下档期"
-        await page.wait_for_selector(f'.message-item[data-msg-id="{sent.id}"]')
+        assert sent.kind == "dm" and sent.text == "收到，我看一下档期" and sent.conversation_id == conv.conversation_id
         await control.post(f"/__sandbox/accounts/{KITCHEN}/arm", json={"mode": "rate_limit", "times": 1})
         await editor.fill("再发一条")
         await page.get_by_role("button", name="发送").click()
         await page.get_by_role("alert").filter(has_text="操作过于频繁").wait_for(timeout=5000)
+
+        # A message from a fan arrives over the push socket while the chat is open.
+        await control.post("/__sandbox/messages", json={"uid": KITCHEN, "text": "刚看到回复，谢谢！",
+                                                        "sender": {"uid": conv.peer_of(KITCHEN)}})  # fmt: skip
+        await page.locator('[class*="box-content-"]').get_by_text("刚看到回复，谢谢！").wait_for(timeout=5000)
 
         assert errors == []
         await browser.close()

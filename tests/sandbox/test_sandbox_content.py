@@ -6,11 +6,13 @@ import re
 
 import httpx
 
+from hiscrm.sandbox import ids
 from hiscrm.sandbox.state import World
 from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
 
 COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
 REPLY = "/aweme/v1/creator/comment/reply/"
+NEW = {"is_new_notice": 1}  # what yields notice_list_v2
 
 
 async def test_profile_page_and_api(client: httpx.AsyncClient, login) -> None:
@@ -54,15 +56,14 @@ async def test_item_list_pages_newest_first(client: httpx.AsyncClient, login, wo
         "create_time",
         "comment_count",
         "cover_image_url",
-        "media_type",
         "item_link",
     }
-    assert item["item_id"].startswith("@") and item["item_id_plain"].isdigit() and len(item["item_id_plain"]) == 19
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", item["create_time"])
-    assert (
-        item["item_link"]
-        == f"https://www.douyin.com/{'note' if item['media_type'] == 2 else 'video'}/" + (item["item_id_plain"])
-    )
+    assert item["item_id"].startswith("@j/") and item["item_id_plain"].isdigit() and len(item["item_id_plain"]) == 19
+    assert re.fullmatch(r"发布于\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}", item["create_time"])
+    image_set = world.works[item["item_id_plain"]].aweme_type == 68
+    assert item.get("media_type") == (None if image_set else 4)  # no public capture shows an image set's
+    kind = "note" if image_set else "video"
+    assert item["item_link"] == f"https://www.douyin.com/{kind}/" + item["item_id_plain"]
     items = await collect(client, "/aweme/v1/creator/item/list/", {"count": 3}, "item_info_list", "cursor")
     ids = [i["item_id_plain"] for i in items]
     assert ids == [w.aweme_id for w in world.newest_works(KITCHEN)]
@@ -131,13 +132,19 @@ async def test_comment_list_and_replies(client: httpx.AsyncClient, login, world:
             "/aweme/v1/creator/comment/list/", params={"item_id": work.item_id, "count": 50, "sort": "TIME"}
         )
     ).json()
-    assert [c["comment_id"] for c in older["comment_info_list"]] == [c["cid"] for c in comments]
+    assert [c["comment_id"] for c in older["comment_info_list"]] == [ids.comment_token(c["cid"]) for c in comments]
     sample = older["comment_info_list"][0]
     assert isinstance(sample["create_time"], str) and set(sample["user_info"]) == {
         "user_id",
         "screen_name",
         "avatar_url",
     }
+    assert sample["comment_id"].startswith("@j/") and sample["user_info"]["user_id"].startswith("@j/")
+    thread = next(c for c in older["comment_info_list"] if int(c["reply_count"]))
+    answers = (
+        await client.get("/aweme/v1/creator/comment/reply/list/", params={"comment_id": thread["comment_id"]})
+    ).json()["comment_info_list"]
+    assert len(answers) == int(thread["reply_count"]) and all(a["level"] == 2 for a in answers)
     bad = (await client.get(f"{COMMENTS}/select/", params={"aweme_id": "7"})).json()
     assert bad["status_code"] != 0
 
@@ -153,23 +160,26 @@ async def test_creator_reply_becomes_a_real_reply(client: httpx.AsyncClient, log
 
     answer = (await client.post(REPLY, json=body, headers={"X-Secsdk-Csrf-Token": csrf})).json()
     assert answer["status_code"] == 0
-    reply_id = answer["comment_info"]["comment_id"]
+    reply_token = answer["comment_info"]["comment_id"]
+    assert reply_token.startswith("@j/")  # the reply answer's id is the encrypted one, as public code sees
     replies = (
         await client.get(f"{COMMENTS}/reply/", params={"item_id": work.aweme_id, "comment_id": target.cid, "count": 50})
     ).json()["comments"]
-    mine = [r for r in replies if r["cid"] == reply_id]
+    mine = [r for r in replies if ids.comment_token(r["cid"]) == reply_token]
     assert mine and mine[0]["label_text"] == "作者" and mine[0]["text"] == "谢谢喜欢，下期见～"
+    reply_id = mine[0]["cid"]
 
-    # A reply to a reply hangs under the same top-level comment, and a form body works too.
-    form = {"comment_Id": reply_id, "item_id": work.aweme_id, "text": "补充一下：火候要小"}
+    # A reply to a reply (named by its encrypted id) hangs under the same top-level comment; a form body works too.
+    form = {"comment_Id": reply_token, "item_id": work.aweme_id, "text": "补充一下：火候要小"}
     nested = (await client.post(REPLY, data=form, headers={"X-Secsdk-Csrf-Token": csrf})).json()
-    assert nested["comment_info"]["reply_id"] == target.cid
-    assert nested["comment_info"]["reply_to_reply_id"] == reply_id
+    nested_cid = world.cid_by_token[nested["comment_info"]["comment_id"]]
+    assert world.comments[nested_cid].reply_id == target.cid
+    assert world.comments[nested_cid].reply_to_reply_id == reply_id
 
     sent = (await client.get("/__sandbox/sent", params={"uid": KITCHEN})).json()
     assert [(s["kind"], s["id"], s["comment_id"], s["text"]) for s in sent] == [
         ("comment_reply", reply_id, target.cid, "谢谢喜欢，下期见～"),
-        ("comment_reply", nested["comment_info"]["comment_id"], reply_id, "补充一下：火候要小"),
+        ("comment_reply", nested_cid, reply_id, "补充一下：火候要小"),
     ]
     assert (await client.get("/__sandbox/sent", params={"after": 1})).json()[0]["seq"] == 2
 
@@ -221,7 +231,7 @@ async def test_reply_refusals(client: httpx.AsyncClient, login, world: World) ->
 
 async def test_notices_follow_comments_from_others(client: httpx.AsyncClient, login, world: World) -> None:
     csrf = await login(KITCHEN)
-    first = (await client.get("/aweme/v1/web/notice/", params={"notice_group": 700, "count": 10})).json()
+    first = (await client.get("/aweme/v1/web/notice/", params={**NEW, "notice_group": 700, "count": 10})).json()
     assert first["status_code"] == 0 and first["has_more"] == 1 and len(first["notice_list_v2"]) >= 10
     notice = first["notice_list_v2"][0]
     assert notice["type"] == 31 and notice["create_time"] == first["max_time"]
@@ -229,13 +239,19 @@ async def test_notices_follow_comments_from_others(client: httpx.AsyncClient, lo
     assert notice["comment"]["aweme"]["aweme_id"] == notice["comment"]["comment"]["aweme_id"]
 
     everything = await collect(
-        client, "/aweme/v1/web/notice/", {"notice_group": 700, "count": 7}, "notice_list_v2", "max_time", "min_time"
+        client,
+        "/aweme/v1/web/notice/",
+        {**NEW, "notice_group": 700, "count": 7},
+        "notice_list_v2",
+        "max_time",
+        "min_time",
     )
     others = [
         c for c in world.comments.values() if world.works[c.aweme_id].owner_uid == KITCHEN and c.user_uid != KITCHEN
     ]
     assert sorted(n["comment"]["comment"]["cid"] for n in everything) == sorted(c.cid for c in others)
-    assert (await client.get("/aweme/v1/web/notice/", params={"notice_group": 3})).json()["notice_list_v2"] == []
+    assert (await client.get("/aweme/v1/web/notice/", params={**NEW, "notice_group": 3})).json()["notice_list_v2"] == []
+    assert "notice_list_v2" not in (await client.get("/aweme/v1/web/notice/")).json()
 
     work = world.newest_works(KITCHEN)[0]
     newest_time = first["max_time"]
@@ -249,12 +265,12 @@ async def test_notices_follow_comments_from_others(client: httpx.AsyncClient, lo
         },
     )
     assert added.status_code == 201
-    fresh = (await client.get("/aweme/v1/web/notice/", params={"min_time": newest_time})).json()
+    fresh = (await client.get("/aweme/v1/web/notice/", params={**NEW, "min_time": newest_time})).json()
     assert [n["comment"]["comment"]["text"] for n in fresh["notice_list_v2"]] == ["蹲更新！"]
     assert fresh["notice_list_v2"][0]["comment"]["comment"]["user"]["nickname"] == "新来的粉丝"
 
     await client.post(
         REPLY, json={"comment_Id": added.json()["cid"], "text": "欢迎～"}, headers={"X-Secsdk-Csrf-Token": csrf}
     )
-    after = (await client.get("/aweme/v1/web/notice/", params={"min_time": newest_time})).json()
+    after = (await client.get("/aweme/v1/web/notice/", params={**NEW, "min_time": newest_time})).json()
     assert len(after["notice_list_v2"]) == 1  # the creator's own reply notifies nobody

@@ -71,11 +71,13 @@ async def test_risk_control_empties_apis_and_shows_verification(client: httpx.As
     await login(KITCHEN)
     switched = await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", json={"on": True})
     assert switched.json()["risk_control"] is True
-    for path in ("/web/api/media/user/info/", "/aweme/v1/creator/item/list/", "/v1/message/get_by_user_init"):
+    for path in ("/web/api/media/user/info/", "/aweme/v1/creator/item/list/", "/aweme/v1/creator/im/user_detail/"):
         answer = await client.get(path)
         assert answer.status_code == 200 and answer.content == b""
     page = await client.get("/creator-micro/content/manage")
-    assert page.status_code == 200 and "安全验证" in page.text and "完成验证" in page.text
+    # The public signals: the "验证码中间页" interstitial with a slider captcha.
+    assert page.status_code == 200 and "<title>验证码中间页</title>" in page.text
+    assert "captcha-verify-image" in page.text
     assert "作品管理" not in page.text
 
     await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", json={"on": False})

@@ -11,6 +11,7 @@ from hiscrm.sandbox.state import World
 from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, pb_fields, pb_message
 
 SEND = "/v1/message/send"
+USER_DETAIL = "/aweme/v1/creator/im/user_detail/"
 
 
 async def history(client: httpx.AsyncClient, conversation_id: str, cursor: int = 0, count: int = 50) -> dict:
@@ -26,16 +27,24 @@ async def history(client: httpx.AsyncClient, conversation_id: str, cursor: int =
 
 async def test_conversation_list_and_history(client: httpx.AsyncClient, login, world: World) -> None:
     await login(KITCHEN)
-    detail = (await client.get("/creator/im/user_detail/")).json()
+    detail = (await client.get(USER_DETAIL)).json()
     assert detail["status_code"] == 0 and len(detail["user_list"]) == 6
     entry = detail["user_list"][0]
-    assert set(entry["user"]) >= {"nickname", "sec_uid", "unique_id", "avatar_thumb"}
+    # The public shape: the uid outside, the profile inside with ShortId (the 抖音号), no conversation ids.
+    assert set(entry) == {"user_id", "user"} and set(entry["user"]) == {
+        "nickname",
+        "ShortId",
+        "sec_uid",
+        "avatar_thumb",
+    }
+    assert entry["user"]["ShortId"] == world.users[entry["user_id"]].unique_id
     low, high = sorted((KITCHEN, entry["user_id"]), key=int)
-    assert entry["conversation_id"] == f"0:1:{low}:{high}"
+    entry["conversation_id"] = f"0:1:{low}:{high}"
 
-    init = pb_fields((await client.get("/v1/message/get_by_user_init")).content)
+    init = pb_fields((await client.post("/v2/message/get_by_user_init")).content)
     convs = [pb_fields(c) for c in init[1]]
-    assert [c[1][0].decode() for c in convs] == [e["conversation_id"] for e in detail["user_list"]]
+    assert [c[3][0].decode() for c in convs] == [e["user_id"] for e in detail["user_list"]]
+    assert convs[0][1][0].decode() == entry["conversation_id"]
     last_times = [c[5][0] for c in convs]
     assert last_times == sorted(last_times, reverse=True)
 
@@ -76,7 +85,7 @@ async def test_inbound_message_opens_a_conversation(client: httpx.AsyncClient, l
     assert added.status_code == 201
     message = added.json()
     assert message["conversation_id"] == f"0:1:{RIDER}:1234567890123456789"
-    detail = (await client.get("/creator/im/user_detail/")).json()["user_list"]
+    detail = (await client.get(USER_DETAIL)).json()["user_list"]
     assert detail[0]["user_id"] == "1234567890123456789" and detail[0]["user"]["nickname"] == "骑行小白"
     page = await history(client, message["conversation_id"])
     assert page["messages"] == [
@@ -115,8 +124,8 @@ async def send(client: httpx.AsyncClient, csrf: str, conversation_id: str, conte
 
 async def test_sending_and_refusals(client: httpx.AsyncClient, login, world: World) -> None:
     csrf = await login(KITCHEN)
-    conv = (await client.get("/creator/im/user_detail/")).json()["user_list"][0]
-    conversation_id = conv["conversation_id"]
+    conv = (await client.get(USER_DETAIL)).json()["user_list"][0]
+    conversation_id = world.conversation(KITCHEN, conv["user_id"]).conversation_id
     unsigned = await client.post(SEND, json={"conversation_id": conversation_id, "content": "hi"})
     assert unsigned.status_code == 403
 

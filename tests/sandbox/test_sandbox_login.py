@@ -197,7 +197,7 @@ async def test_logged_out_pages_redirect_and_apis_answer_8(client: httpx.AsyncCl
     for path in ("/web/api/media/user/info/", "/aweme/v1/creator/item/list/", "/aweme/v1/web/notice/"):
         assert (await client.get(path)).json() == {"status_code": 8, "status_msg": "用户未登录"}
     client.cookies.set("sessionid", "0" * 32)
-    assert (await client.get("/creator/im/user_detail/")).json()["status_code"] == 8
+    assert (await client.get("/aweme/v1/creator/im/user_detail/")).json()["status_code"] == 8
 
 
 async def test_expiring_sessions_logs_every_cookie_out(client: httpx.AsyncClient, login) -> None:

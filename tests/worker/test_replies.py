@@ -7,6 +7,7 @@ import msgspec
 from hiscrm.facts.catalogue import CommentObserved, MessageObserved, ReplyFailed, ReplySent, SnapshotSynced
 from hiscrm.facts.messages import ReplySend
 from hiscrm.facts.subjects import command_subject
+from hiscrm.sandbox import ids
 from tests.worker.conftest import KITCHEN, Cluster, Sandbox, wait_for_facts
 
 
@@ -51,7 +52,8 @@ async def test_a_comment_reply_and_a_dm_are_sent_once_and_refusals_fail(  # type
     on_site = await sandbox.control("GET", f"/sent?uid={KITCHEN}")
     assert sorted((s["kind"], s["text"]) for s in on_site) == [("comment_reply", "谢谢～"), ("dm", "收到")]
     by_kind = {s["kind"]: s for s in on_site}
-    assert sent["R1"].platform_id == by_kind["comment_reply"]["id"] and sent["R1"].worker_id == "w1"
+    # The platform's id as the reply answer gave it: the encrypted form of the new comment's cid.
+    assert sent["R1"].platform_id == ids.comment_token(by_kind["comment_reply"]["id"]) and sent["R1"].worker_id == "w1"
     assert by_kind["comment_reply"]["comment_id"] == discussion.comment_id
     assert sent["R2"].platform_id == by_kind["dm"]["id"]
     assert by_kind["dm"]["conversation_id"] == dm.conversation_id

@@ -15,3 +15,8 @@ def ok(answer: Answer) -> dict[str, Any]:
     if data.get("status_code", 0) != 0:
         raise PlatformError(f"{answer.path} answered {data.get('status_code')}: {data.get('status_msg')}")
     return data
+
+
+def missing(where: str, field: str) -> PlatformError:
+    """An answer without a field the adapter depends on: the site changed (`hiscrm doctor` says what)."""
+    return PlatformError(f"{where} answered without {field}")

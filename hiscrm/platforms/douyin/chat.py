@@ -1,68 +1,170 @@
-"""Direct messages: conversations from the page's user_detail answer, messages from the rendered list.
+"""Direct messages, read the way public crawlers of the creator chat read them: peers from the page's
+user_detail answer, conversations and messages from the page's own data (the fiber props of the
+rows), never from ids in the DOM, which has none. History arrives as protobuf (or JSON), and the
+adapter does not read it: whatever the wire format, the page's data has the same shape.
 
-The history itself arrives as protobuf, so messages are read from the `.message-item` nodes the
-page renders. A conversation is opened only when its last message differs from the last pass's.
+A conversation is opened only when its last message differs from the last pass's; older history is
+loaded (by scrolling the panel up, as a person does) only while its oldest message is unknown.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page
 
 from hiscrm.facts.catalogue import Person
 from hiscrm.platforms.base import PlatformError
 from hiscrm.platforms.capture import Capture
 from hiscrm.platforms.douyin import answers, parse, site
-from hiscrm.platforms.douyin.pages import open_creator_page, wait_for_count
+from hiscrm.platforms.douyin import expectations as x
+from hiscrm.platforms.douyin.pages import FIBER_PROPS, open_creator_page, wait_for_count
 from hiscrm.platforms.douyin.run import CrawlRun
 
 LAST_MESSAGE = "dm:"  # cursor key: + conversation_id -> the last message id the pass read
-# Older history is paged in only while its oldest message is unknown, and never further than this.
+# Older history is loaded only while its oldest message is unknown, and never further than this.
 MAX_HISTORY_PAGES = 20
 
-_LAST_IDS = "els => Object.fromEntries(els.map(e => [e.dataset.conversationId, e.dataset.lastMsgId || '']))"
-_MESSAGES = """(els, content) => els.map(e => ({
-  msgId: e.dataset.msgId, conversationId: e.dataset.conversationId, fromMe: e.dataset.fromMe,
-  createdMs: e.dataset.createdMs, senderId: e.dataset.senderId, content: (e.querySelector(content) || e).textContent,
-}))"""
+# Per conversation row, in row order: the conversation its fiber props carry.
+READ_CONVERSATIONS = (
+    FIBER_PROPS
+    + """(row) => {
+  const isConversation = (o) => o && typeof o === 'object' && o.id && o.firstPageParticipant;
+  return Array.from(document.querySelectorAll(row)).map((r) => {
+    const c = fiberProps(r, (p) => Object.values(p).find(isConversation));
+    if (!c) return null;
+    return {
+      id: String(c.id),
+      shortId: c.shortId ? String(c.shortId) : null,
+      participants: (c.firstPageParticipant.participants || []).map((p) => ({
+        uid: p.uid ? String(p.uid) : null, sec_uid: p.sec_uid || null})),
+      last: c.lastMessage && c.lastMessage.serverId ? String(c.lastMessage.serverId) : '',
+    };
+  });
+}"""
+)
+
+# The open conversation's messages, oldest first: fiber props of the panel's rows; own messages are
+# the rows with the from-me class on themselves or an ancestor.
+READ_MESSAGES = (
+    FIBER_PROPS
+    + """([panel, fromMe]) => {
+  const root = document.querySelector(panel);
+  if (!root) return [];
+  return Array.from(root.children).map((n) => {
+    const m = fiberProps(n, (p) => (p.message && p.message.serverId ? p.message : (p.serverId ? p : null)));
+    if (!m) return null;
+    return {
+      m: {serverId: String(m.serverId), conversationId: String(m.conversationId), sender: String(m.sender ?? ''),
+          content: m.content, createdAt: m.createdAt},
+      fromMe: !!n.closest(fromMe),
+    };
+  }).filter(Boolean);
+}"""
+)
+
+_HAS_MESSAGE = (
+    FIBER_PROPS
+    + """([panel, conversationId, serverId]) => {
+  const root = document.querySelector(panel);
+  return !!root && Array.from(root.children).some((n) => {
+    const m = fiberProps(n, (p) => (p.message && p.message.serverId ? p.message : (p.serverId ? p : null)));
+    return m && String(m.conversationId) === conversationId && (!serverId || String(m.serverId) === serverId);
+  });
+}"""
+)
+
+_OLDER_LOADED = """([panel, noMore, count]) => {
+  const root = document.querySelector(panel);
+  return !root || root.children.length > count || !!root.querySelector(noMore);
+}"""
+
+
+class Peers:
+    """The peers user_detail named, by uid and by sec_uid."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Person] = {}
+
+    def add(self, data: dict[str, Any]) -> None:
+        for entry in data.get("user_list") or []:
+            peer = parse.im_peer(entry)
+            self.by_id[peer.user_id] = peer
+            if peer.sec_uid:
+                self.by_id[peer.sec_uid] = peer
+
+    def of(self, conversation: dict[str, Any], me: Person) -> Person | None:
+        """The participant of a conversation who is not the account."""
+        for p in conversation["participants"]:
+            if (p["uid"] and p["uid"] == me.user_id) or (p["sec_uid"] and p["sec_uid"] == me.sec_uid):
+                continue
+            peer = self.by_id.get(p["sec_uid"] or "") or self.by_id.get(p["uid"] or "")
+            if peer is not None:
+                return peer
+        return None
+
+
+async def open_chat(page: Page, run_site: site.Site, capture: Capture) -> tuple[Peers, list[dict[str, Any] | None]]:
+    """The chat page, its peers (first user_detail answer) and the conversations of its rows."""
+    await open_creator_page(page, run_site, site.CHAT)
+    first = answers.ok((await capture.wait_for(x.IM_USERS))[0])
+    if "user_list" not in first:
+        raise answers.missing(x.IM_USERS, "user_list")
+    peers = Peers()
+    peers.add(first)
+    await wait_for_count(page, x.CONVERSATION_ROW, len(first["user_list"]))
+    conversations: list[dict[str, Any] | None] = await page.evaluate(READ_CONVERSATIONS, x.CONVERSATION_ROW)
+    return peers, conversations
 
 
 async def crawl_chat(run: CrawlRun) -> None:
-    page = run.page
-    with Capture(page, [site.IM_USERS]) as capture:
-        await open_creator_page(page, run.site, site.CHAT)
-        entries = answers.ok((await capture.wait_for(site.IM_USERS))[0])["user_list"]
-    await wait_for_count(page, site.CONVERSATION_ITEM, len(entries))
-    last_ids: dict[str, str] = await page.eval_on_selector_all(site.CONVERSATION_ITEM, _LAST_IDS)
-    for entry in entries:
-        conversation = parse.conversation(run.account_id, entry, run.now_ms())
-        await run.observe(conversation)
-        last = last_ids.get(conversation.conversation_id, "")
-        if last and run.cursor.get(LAST_MESSAGE + conversation.conversation_id) != last:
-            await _read_conversation(run, conversation.conversation_id, conversation.peer, last)
-            run.cursor[LAST_MESSAGE + conversation.conversation_id] = last
-
-
-def conversation_item(conversation_id: str) -> str:
-    return f'{site.CONVERSATION_ITEM}[data-conversation-id="{conversation_id}"]'
-
-
-def message_items(conversation_id: str) -> str:
-    return f'{site.MESSAGE_LIST}[data-conversation-id="{conversation_id}"] {site.MESSAGE_ITEM}'
-
-
-async def _read_conversation(run: CrawlRun, conversation_id: str, peer: Person, last_id: str) -> None:
     if run.me is None:
         raise PlatformError("the account's own profile must be read before its messages")
     page = run.page
-    await page.locator(conversation_item(conversation_id)).click()
-    items = message_items(conversation_id)
-    await page.locator(f'{items}[data-msg-id="{last_id}"]').wait_for()
-    nodes = await page.eval_on_selector_all(items, _MESSAGES, site.MESSAGE_CONTENT)
+    with Capture(page, [x.IM_USERS]) as capture:
+        peers, conversations = await open_chat(page, run.site, capture)
+    for index, c in enumerate(conversations):
+        if c is None:
+            raise answers.missing("a conversation row", "its conversation in the page data")
+        peer = peers.of(c, run.me)
+        if peer is None:
+            raise answers.missing(x.IM_USERS, f"the peer of conversation {c['id']}")
+        await run.observe(parse.conversation(run.account_id, c["id"], c["shortId"], peer, run.now_ms()))
+        last = c["last"]
+        if last and run.cursor.get(LAST_MESSAGE + c["id"]) != last:
+            await _read_conversation(run, index, c["id"], peer, last)
+            run.cursor[LAST_MESSAGE + c["id"]] = last
+
+
+async def open_conversation(page: Page, index: int, conversation_id: str, message_id: str = "") -> None:
+    """Clicks the conversation's row; returns once the panel shows its messages (and `message_id`)."""
+    await page.locator(x.CONVERSATION_ROW).nth(index).click()
+    await page.wait_for_function(_HAS_MESSAGE, arg=[x.MESSAGE_PANEL, conversation_id, message_id])
+
+
+async def read_messages(page: Page) -> list[dict[str, Any]]:
+    return await page.evaluate(READ_MESSAGES, [x.MESSAGE_PANEL, x.FROM_ME])
+
+
+async def _read_conversation(run: CrawlRun, index: int, conversation_id: str, peer: Person, last_id: str) -> None:
+    assert run.me is not None
+    page = run.page
+    await open_conversation(page, index, conversation_id, last_id)
+    rows = await read_messages(page)
+    panel = page.locator(x.MESSAGE_PANEL)
     for _ in range(MAX_HISTORY_PAGES):
-        older = page.locator(site.MESSAGE_OLDER)
-        if run.known.refs("message", nodes[0]["msgId"]) is not None or not await older.is_visible():
+        if run.known.refs("message", rows[0]["m"]["serverId"]) is not None or await panel.locator(x.NO_MORE).count():
             break
-        await older.click()
-        await wait_for_count(page, items, len(nodes) + 1)
-        nodes = await page.eval_on_selector_all(items, _MESSAGES, site.MESSAGE_CONTENT)
+        count = await panel.evaluate("e => e.children.length")
+        await panel.hover()
+        await page.mouse.wheel(0, -20_000)
+        await page.wait_for_function(_OLDER_LOADED, arg=[x.MESSAGE_PANEL, x.NO_MORE, count])
+        rows = await read_messages(page)
     now = run.now_ms()
-    for node in nodes:
-        await run.observe(parse.message(run.account_id, node, run.me, peer, now))
+    for row in rows:
+        if row["m"]["conversationId"] != conversation_id:
+            continue
+        message = parse.message(run.account_id, row["m"], row["fromMe"], run.me, peer, now)
+        if message is None:
+            raise answers.missing("a message's page data", "serverId or createdAt")
+        await run.observe(message)

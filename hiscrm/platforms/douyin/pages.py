@@ -27,3 +27,26 @@ async def wait_for_count(page: Page, selector: str, count: int) -> None:
     await page.wait_for_function(
         "([selector, count]) => document.querySelectorAll(selector).length >= count", arg=[selector, count]
     )
+
+
+async def scroll_past(page: Page, selector: str) -> None:
+    """Scrolls the last node matching `selector` into view and on, as a person reaching a list's end;
+    the page loads more by itself."""
+    await page.locator(selector).last.scroll_into_view_if_needed()
+    await page.mouse.wheel(0, 1200)
+
+
+# The page's own data, as crawlers of the real site read it: the props of the React fiber hanging off
+# a DOM node, walking up through `return`. `FIBER_PROPS` defines `fiberProps(node, test)` for the
+# scripts below to use; `test(props)` returns what it looks for, or a falsy value to walk on.
+FIBER_PROPS = """
+const fiberProps = (node, test, depth = 12) => {
+  const key = node && Object.keys(node).find(k => k.startsWith('__reactFiber$'));
+  let fiber = key ? node[key] : null;
+  for (let i = 0; fiber && i < depth; i++, fiber = fiber.return) {
+    const found = test(fiber.memoizedProps || {});
+    if (found) return found;
+  }
+  return null;
+};
+"""

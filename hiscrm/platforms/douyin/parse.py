@@ -1,9 +1,12 @@
-"""The pages' JSON (and the chat DOM's data-* attributes) turned into observations. Pure functions."""
+"""The pages' JSON, page data and push frames turned into observations. Pure functions."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+
+import msgspec
 
 from hiscrm.facts.catalogue import (
     CommentObserved,
@@ -18,8 +21,9 @@ from hiscrm.facts.catalogue import (
 
 PLATFORM = "douyin"
 AUTHOR_LABEL = "作者"
-IMAGE_SET_TYPES = frozenset({68, 2})  # aweme_type 68, or media_type 2 in the creator item list
+IMAGE_SET = 68  # work_list's aweme_type; item/list shows no public media_type for image sets
 BEIJING = dt.timezone(dt.timedelta(hours=8))
+_ZH_TIME = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})")
 
 
 def first_url(picture: dict[str, Any] | None) -> str | None:
@@ -52,18 +56,38 @@ def profile(user: dict[str, Any]) -> Profile:
 
 
 def display_time_ms(text: str) -> int | None:
-    """item/list's "2026-11-20 14:03", Beijing time."""
+    """item/list's "发布于2025年10月27日 10:42", Beijing time; None for anything else."""
+    found = _ZH_TIME.search(text or "")
+    if found is None:
+        return None
     try:
-        return int(dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BEIJING).timestamp() * 1000)
+        moment = dt.datetime(*(int(g) for g in found.groups()), tzinfo=BEIJING)  # type: ignore[misc]
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000)
+
+
+def im_time_ms(value: object) -> int | None:
+    """An IM time as public captures show it: a number of µs, ms or s, or an ISO string."""
+    if isinstance(value, str) and not value.isdigit():
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return int(moment.replace(tzinfo=moment.tzinfo or BEIJING).timestamp() * 1000)
+    try:
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
+    if number > 10**14:
+        return number // 1000
+    return number if number > 10**11 else number * 1000
 
 
 def content(account_id: str, item: dict[str, Any], aweme: dict[str, Any] | None, now_ms: int) -> ContentObserved:
     """A work from item/list, with work_list's exact time and statistics when the page fetched them."""
     stats = (aweme or {}).get("statistics") or {}
-    aweme_type = (aweme or {}).get("aweme_type")
-    image_set = aweme_type in IMAGE_SET_TYPES if aweme_type is not None else item.get("media_type") in IMAGE_SET_TYPES
+    image_set = (aweme or {}).get("aweme_type") == IMAGE_SET
     published = (aweme or {}).get("create_time")
     return ContentObserved(
         account_id=account_id,
@@ -106,31 +130,88 @@ def comment(account_id: str, c: dict[str, Any], title: str | None, now_ms: int) 
     )
 
 
-def conversation(account_id: str, entry: dict[str, Any], now_ms: int) -> ConversationObserved:
+def creator_comment(
+    account_id: str, c: dict[str, Any], aweme_id: str, parent: str | None, title: str | None, now_ms: int
+) -> CommentObserved:
+    """A comment of the creator comment API (work-detail page): encrypted ids, numbers as strings."""
+    user = c.get("user_info") or {}
+    return CommentObserved(
+        account_id=account_id,
+        platform=PLATFORM,
+        observed_at_ms=now_ms,
+        comment_id=str(c["comment_id"]),
+        content_id=aweme_id,
+        text=c.get("text") or "",
+        author=Person(
+            user_id=str(user.get("user_id") or ""), name=user.get("screen_name") or None, avatar=user.get("avatar_url")
+        ),
+        create_time_ms=int(c["create_time"]) * 1000,
+        parent_comment_id=parent,
+        content_title=title,
+        like_count=int(c.get("digg_count") or 0),
+        reply_count=int(c.get("reply_count") or 0) if parent is None else 0,
+        is_author=bool(c.get("is_author")),
+    )
+
+
+def im_peer(entry: dict[str, Any]) -> Person:
+    """A user_detail entry: the uid outside, the profile inside, ShortId being the 抖音号."""
+    user = entry.get("user") or {}
+    return Person(
+        user_id=str(entry["user_id"]),
+        name=user.get("nickname") or None,
+        avatar=first_url(user.get("avatar_thumb")),
+        sec_uid=user.get("sec_uid") or None,
+        unique_id=str(user["ShortId"]) if user.get("ShortId") else None,
+    )
+
+
+def conversation(
+    account_id: str, conversation_id: str, short_id: str | None, peer: Person, now_ms: int
+) -> ConversationObserved:
     return ConversationObserved(
         account_id=account_id,
         platform=PLATFORM,
         observed_at_ms=now_ms,
-        conversation_id=str(entry["conversation_id"]),
-        peer=person({"uid": entry["user_id"], **entry["user"]}),
-        short_id=str(entry["conversation_short_id"]) if entry.get("conversation_short_id") else None,
+        conversation_id=conversation_id,
+        peer=peer,
+        short_id=short_id or None,
     )
 
 
-def message(account_id: str, node: dict[str, str], me: Person, peer: Person, now_ms: int) -> MessageObserved:
-    """A rendered `.message-item`'s data-* attributes and text (the history itself is protobuf)."""
-    outbound = node["fromMe"] == "true"
+def message_text(content: object) -> str:
+    """The IM SDK's content: a JSON string (or object) with the text inside, else the text itself."""
+    if isinstance(content, str):
+        try:
+            content = msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    return str(content)
+
+
+def message(
+    account_id: str, m: dict[str, Any], outbound: bool, me: Person, peer: Person, now_ms: int
+) -> MessageObserved | None:
+    """A message from the page's data (fiber props, or a push frame turned into the same names:
+    serverId, conversationId, sender, content, createdAt). None without a server id or a time."""
+    created = im_time_ms(m.get("createdAt"))
+    if not m.get("serverId") or created is None:
+        return None
+    sender = str(m.get("sender") or "")
+    other = peer if sender in ("", peer.user_id) else Person(user_id=sender)
     return MessageObserved(
         account_id=account_id,
         platform=PLATFORM,
         observed_at_ms=now_ms,
-        message_id=node["msgId"],
-        conversation_id=node["conversationId"],
-        sender=me if outbound else peer,
+        message_id=str(m["serverId"]),
+        conversation_id=str(m["conversationId"]),
+        sender=me if outbound else other,
         receiver=peer if outbound else me,
         direction="outbound" if outbound else "inbound",
-        content=node["content"],
-        create_time_ms=int(node["createdMs"]),
+        content=message_text(m.get("content")),
+        create_time_ms=created,
     )
 
 

@@ -1,35 +1,49 @@
 """Sending as the creator: a reply to a comment, or a DM. The target is checked on the page before
-anything is typed, and a send counts only once the page confirms it."""
+anything is typed, and a send counts only once the page confirms it.
+
+The id returned is what the platform gave: a comment reply's `comment_info.comment_id` from the
+reply answer (an encrypted id, whatever form the list showed), a DM's server id from the page's data
+once its answer filled it in, or None when the page confirmed the send without one.
+"""
 
 from __future__ import annotations
 
 import random
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Locator, Page
-from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import BrowserContext, Locator, Response
 
 from hiscrm.facts.messages import ReplySend
-from hiscrm.platforms.base import Known, PlatformError, SendRefused
-from hiscrm.platforms.capture import Capture, read_answer
-from hiscrm.platforms.douyin import answers, detect, site
-from hiscrm.platforms.douyin.chat import conversation_item, message_items
-from hiscrm.platforms.douyin.comments import comments_url
+from hiscrm.platforms.base import Known, SendRefused
+from hiscrm.platforms.capture import Capture, matches, read_answer
+from hiscrm.platforms.douyin import detect
+from hiscrm.platforms.douyin import expectations as x
+from hiscrm.platforms.douyin.chat import FIBER_PROPS, open_chat, open_conversation, read_messages
+from hiscrm.platforms.douyin.comments import CommentPage, find_comment, layout_of_comment
 from hiscrm.platforms.douyin.crawl import explained_page
-from hiscrm.platforms.douyin.pages import open_creator_page, wait_for_count
+from hiscrm.platforms.douyin.profile import read_me
 from hiscrm.platforms.douyin.site import Site
 
 CONFIRM_TIMEOUT_MS = 15_000
 
-# After 发送 the page either renders our bubble (with the server's id) or shows a toast.
-_DM_OUTCOME = """([items, toast, known, words, text]) => {
-  const mine = Array.from(document.querySelectorAll(items)).find(e =>
-    e.dataset.fromMe === 'true' && !known.includes(e.dataset.msgId) && e.textContent.includes(text));
-  if (mine) return {id: mine.dataset.msgId};
-  const alert = Array.from(document.querySelectorAll(toast)).map(e => e.textContent).find(t =>
-    words.some(w => t.includes(w)));
-  return alert ? {toast: alert} : null;
+# After 发送 the page either shows our message in its data or a toast. `known`: the server ids shown before.
+_DM_OUTCOME = (
+    FIBER_PROPS
+    + """([panel, fromMe, toast, known, words, text]) => {
+  const root = document.querySelector(panel);
+  const texts = (m) => { try { return JSON.parse(m.content).text; } catch (e) { return m.content; } };
+  for (const n of root ? Array.from(root.children) : []) {
+    const m = fiberProps(n, (p) => (p.message ? p.message : (p.serverId !== undefined ? p : null)));
+    if (m && n.closest(fromMe) && !known.includes(String(m.serverId)) && String(texts(m)).trim() === text) {
+      return {id: m.serverId ? String(m.serverId) : null};
+    }
+  }
+  const alert = Array.from(document.querySelectorAll(toast)).map((e) => e.textContent).find((t) =>
+    words.some((w) => t.includes(w)));
+  if (alert) return {toast: alert};
+  return null;
 }"""
+)
 
 
 async def type_like_a_person(editor: Locator, text: str) -> None:
@@ -38,78 +52,35 @@ async def type_like_a_person(editor: Locator, text: str) -> None:
 
 
 def refusal(message: str, code: int | str | None) -> SendRefused:
-    limited = code in site.RATE_LIMIT_CODES or site.RATE_LIMIT_TEXT in message
+    limited = x.RATE_LIMIT_TEXT in message
     return SendRefused(message, "rate_limited" if limited else str(code or "refused"), rate_limited=limited)
+
+
+def _is_reply_answer(response: Response) -> bool:
+    return response.request.method == "POST" and matches(urlsplit(response.url).path, x.COMMENT_REPLY)
 
 
 # --------------------------------------------------------------------------- comment replies
 
 
-async def reply_to_comment(context: BrowserContext, st: Site, request: ReplySend, known: Known) -> str:
+async def reply_to_comment(context: BrowserContext, st: Site, request: ReplySend, known: Known) -> str | None:
     refs = known.refs("comment", request.target_id) or ()
     aweme_id = request.video_id or (refs[0] if refs else None)
     if not aweme_id:
         raise SendRefused(f"comment {request.target_id} was never observed; name its work (video_id)", "unknown_target")
     thread = refs[1] if len(refs) > 1 and refs[1] else None
-    async with explained_page(context) as page, _Comments(page, st, aweme_id) as comments:
-        node = await comments.find(request.target_id, thread)
-        if await node.get_attribute("data-aweme-id") != aweme_id:
-            raise SendRefused(f"comment {request.target_id} is not on work {aweme_id}", "wrong_target")
-        await node.locator(site.REPLY_BUTTON).first.click()
-        box = node.locator(site.REPLY_BOX)
-        await type_like_a_person(box.locator(site.EDITOR), request.content)
-        async with page.expect_response(lambda r: urlsplit(r.url).path == site.COMMENT_REPLY) as sent:
-            await box.get_by_role("button", name=site.TEXT_SEND).click()
+    layout = layout_of_comment(request.target_id)
+    async with explained_page(context) as page, CommentPage(page, st, layout, aweme_id) as comments:
+        _, row = await find_comment(comments, request.target_id, thread)
+        await layout.reply_control(row).click()
+        await type_like_a_person(layout.editor(row), request.content)
+        async with page.expect_response(_is_reply_answer, timeout=CONFIRM_TIMEOUT_MS) as sent:
+            await layout.send(row).click()
         data = detect.read_json(await read_answer(await sent.value))
         if data.get("status_code") != 0:
             raise refusal(data.get("status_msg") or "reply refused", data.get("status_code"))
-        cid = str(data["comment_info"]["comment_id"])
-        await page.locator(f'{site.COMMENT_ITEM}[data-cid="{cid}"]').wait_for(timeout=CONFIRM_TIMEOUT_MS)
-        return cid
-
-
-class _Comments:
-    """A work's comment page, paged on until a wanted comment shows."""
-
-    def __init__(self, page: Page, st: Site, aweme_id: str) -> None:
-        self.page, self.site, self.aweme_id = page, st, aweme_id
-        self.capture = Capture(page, [site.COMMENT_LIST])
-
-    async def __aenter__(self) -> _Comments:
-        self.capture.__enter__()
-        await open_creator_page(self.page, self.site, comments_url(self.aweme_id))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.capture.__exit__()
-
-    async def find(self, cid: str, thread: str | None) -> Locator:
-        top = await self._top(thread or cid)
-        if thread is None:
-            return top
-        show = top.locator(f":scope > {site.SHOW_REPLIES}")
-        if await show.count():
-            await show.click()
-        reply = self.page.locator(f'{site.COMMENT_ITEM}[data-cid="{cid}"]')
-        try:
-            await reply.wait_for(timeout=CONFIRM_TIMEOUT_MS)
-        except PlaywrightTimeout:
-            raise SendRefused(f"reply {cid} is not in thread {thread} any more", "not_found") from None
-        return reply
-
-    async def _top(self, cid: str) -> Locator:
-        wanted = self.page.locator(f'{site.TOP_COMMENT}[data-cid="{cid}"]')
-        shown = pages = 0
-        while True:
-            data = answers.ok((await self.capture.wait_for(site.COMMENT_LIST, pages + 1))[pages])
-            pages += 1
-            shown += len(data["comments"])
-            await wait_for_count(self.page, site.TOP_COMMENT, shown)
-            if await wanted.count():
-                return wanted
-            if not data.get("has_more"):
-                raise SendRefused(f"comment {cid} is not on work {self.aweme_id}", "not_found")
-            await self.page.locator(site.COMMENTS_MORE).click()
+        comment_id = (data.get("comment_info") or {}).get("comment_id")
+        return str(comment_id) if comment_id else None
 
 
 # --------------------------------------------------------------------------- direct messages
@@ -122,39 +93,42 @@ def _conversation_of(request: ReplySend, known: Known) -> str:
     return refs[0] if refs else request.target_id
 
 
-async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: Known) -> str:
+async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: Known) -> str | None:
     conversation_id = _conversation_of(request, known)
     async with explained_page(context) as page:
-        await open_creator_page(page, st, site.CHAT)
-        item = page.locator(conversation_item(conversation_id))
-        try:
-            await item.wait_for()
-        except PlaywrightTimeout:
-            raise SendRefused(f"no conversation {conversation_id} on this account", "not_found") from None
-        peer_uid = await item.get_attribute("data-peer-uid")
-        if request.user_id and peer_uid != request.user_id:
-            raise SendRefused(
-                f"conversation {conversation_id} is with {peer_uid}, not {request.user_id}", "wrong_target"
-            )
-        peer_name = (await item.locator(site.CONVERSATION_NAME).inner_text()).strip()
-        await item.click()
-        header = page.locator(site.CHAT_PEER_NAME)
-        await header.wait_for()
-        if await header.get_attribute("data-peer-uid") != peer_uid or (await header.inner_text()).strip() != peer_name:
+        me = await read_me(page, st)
+        with Capture(page, [x.IM_USERS]) as capture:
+            peers, conversations = await open_chat(page, st, capture)
+        index = next((i for i, c in enumerate(conversations) if c and c["id"] == conversation_id), None)
+        if index is None:
+            raise SendRefused(f"no conversation {conversation_id} on this account", "not_found")
+        conversation = conversations[index]
+        assert conversation is not None
+        peer = peers.of(conversation, me)
+        if request.user_id and (peer is None or request.user_id not in (peer.user_id, peer.sec_uid)):
+            raise SendRefused(f"conversation {conversation_id} is not with {request.user_id}", "wrong_target")
+        row = page.locator(x.CONVERSATION_ROW).nth(index)
+        peer_name = (await row.locator(x.CONVERSATION_NAME).inner_text()).strip()
+        await open_conversation(page, index, conversation_id)
+        header = page.locator(x.CHAT_PEER_NAME)
+        if (await header.inner_text()).strip() != peer_name:
             raise SendRefused(f"the open chat is not the one with {peer_name}", "wrong_target")
-        items = message_items(conversation_id)
-        await page.locator(items).first.wait_for()
-        before = await page.eval_on_selector_all(items, "els => els.map(e => e.dataset.msgId)")
-        await type_like_a_person(page.locator(site.EDITOR), request.content)
-        await page.get_by_role("button", name=site.TEXT_SEND).click()
+        before = [r["m"]["serverId"] for r in await read_messages(page)]
+        await type_like_a_person(page.locator(x.DM_EDITOR), request.content)
+        await page.get_by_role("button", name=x.TEXT_SEND, exact=True).click()
         outcome = await page.wait_for_function(
             _DM_OUTCOME,
-            arg=[items, site.TOAST, before, [*site.REFUSAL_WORDS, site.RATE_LIMIT_TEXT], request.content.strip()],
+            arg=[
+                x.MESSAGE_PANEL,
+                x.FROM_ME,
+                x.TOAST,
+                before,
+                [*x.REFUSAL_WORDS, x.RATE_LIMIT_TEXT],
+                request.content.strip(),
+            ],
             timeout=CONFIRM_TIMEOUT_MS,
         )
-        result: dict[str, str] = await outcome.json_value()
+        result: dict[str, str | None] = await outcome.json_value()
         if "toast" in result:
-            raise refusal(result["toast"], None)
-        if not result.get("id"):
-            raise PlatformError("the page showed the message without a server id")
+            raise refusal(result["toast"] or "refused", None)
         return result["id"]

@@ -22,6 +22,7 @@ class CrawlRun:
     sink: Observe
     me: Person | None = None
     titles: dict[str, str] = field(default_factory=dict)  # aweme_id -> title, for the comments' work_title
+    generation: str = "interactive"  # of the comment pages, as the works page shows it
 
     @staticmethod
     def now_ms() -> int:

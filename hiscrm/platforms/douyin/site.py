@@ -1,9 +1,5 @@
-"""Everything the adapter matches on the Douyin creator web: origins, page paths, API paths,
-selectors and visible texts, as reference/douyin-web.md gives them. Nothing else in the adapter
-spells a path or a selector, so a redesign of the site is an edit here.
-
-Selectors use stable parts only: ids, `[class*=prefix-]` for hashed class names, data-* attributes
-and visible text.
+"""The Douyin creator web's origins, page paths and the login view's selectors and texts.
+Everything else the adapter matches on is in expectations.py, which lists these too.
 """
 
 from __future__ import annotations
@@ -37,23 +33,13 @@ LOGIN = "/"
 CREATOR_PREFIX = "/creator-micro/"
 HOME = "/creator-micro/home"
 WORKS = "/creator-micro/content/manage"
-COMMENTS = "/creator-micro/interactive/comment"
+COMMENTS = "/creator-micro/interactive/comment"  # the older comment page
 CHAT = "/creator-micro/data/following/chat"
 
 # --------------------------------------------------------------------------- the pages' own requests
 
 QR_GET = "/passport/web/get_qrcode/"
 USER_INFO = "/web/api/media/user/info/"
-ITEM_LIST = "/aweme/v1/creator/item/list/"
-WORK_LIST = "/janus/douyin/creator/pc/work_list"
-_COMMENT_API = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
-COMMENT_LIST = f"{_COMMENT_API}/select/"
-REPLY_LIST = f"{_COMMENT_API}/reply/"
-COMMENT_REPLY = "/aweme/v1/creator/comment/reply/"
-IM_USERS = "/creator/im/user_detail/"
-NOTICES = "/aweme/v1/web/notice/"
-NOTICE_GROUP_ALL = 700
-NOTICE_PAGE = 20
 
 # --------------------------------------------------------------------------- login view
 
@@ -80,35 +66,3 @@ TEXT_RESEND_WAIT = "后重新发送"  # "NNs 后重新发送": shown only once a
 TEXT_VERIFY = "验证"
 # A refused code that cannot be retried: a new one must be sent.
 SMS_CODE_GONE_WORDS = ("过期", "失效", "重新获取")
-
-# --------------------------------------------------------------------------- trouble
-
-RISK_TEXTS = ("安全验证", "完成验证")
-VERIFY_TEXTS = ("验证身份",)
-LOGGED_OUT_CODE = 8
-
-# --------------------------------------------------------------------------- creator pages
-
-WORK_ITEM = ".work-item[data-aweme-id]"
-WORKS_MORE = "#works-more"
-TOP_COMMENT = "#comment-list > .comment-item"
-COMMENTS_MORE = "#comments-more"
-SHOW_REPLIES = ".comment-show-replies"
-COMMENT_ITEM = ".comment-item"
-REPLY_BUTTON = ".comment-reply-btn"
-REPLY_BOX = ".reply-box"
-EDITOR = 'div[contenteditable="true"]'
-TEXT_SEND = "发送"
-CONVERSATION_ITEM = ".conversation-item[data-conversation-id]"
-CONVERSATION_NAME = ".conversation-name"
-CHAT_PEER_NAME = '[class*="box-header-name"]'
-MESSAGE_LIST = "#message-list"
-MESSAGE_ITEM = ".message-item[data-msg-id]"
-MESSAGE_CONTENT = ".message-content"
-MESSAGE_OLDER = ".message-older"
-TOAST = '[role="alert"], .semi-toast-content-text'
-
-# A DM toast with one of these words is a refusal; this phrase is a rate limit.
-REFUSAL_WORDS = ("无法", "失败", "禁", "限制")
-RATE_LIMIT_TEXT = "操作过于频繁"
-RATE_LIMIT_CODES = frozenset({2053})

@@ -1,4 +1,5 @@
-"""Works: the works page pages through item/list (and work_list for exact times and statistics)."""
+"""Works: the works page pages through item/list (and work_list for exact times and statistics),
+loading more as its end is scrolled into view. It also tells which comment page the account has."""
 
 from __future__ import annotations
 
@@ -7,27 +8,29 @@ from typing import Any
 from hiscrm.facts.catalogue import ContentObserved
 from hiscrm.platforms.capture import Capture
 from hiscrm.platforms.douyin import answers, parse, site
-from hiscrm.platforms.douyin.pages import open_creator_page, wait_for_count
+from hiscrm.platforms.douyin import expectations as x
+from hiscrm.platforms.douyin.pages import open_creator_page, scroll_past, wait_for_count
 from hiscrm.platforms.douyin.run import CrawlRun
 
 
 async def crawl_works(run: CrawlRun) -> list[ContentObserved]:
     page = run.page
-    with Capture(page, [site.ITEM_LIST, site.WORK_LIST]) as capture:
+    with Capture(page, [x.ITEM_LIST, x.WORK_LIST]) as capture:
         await open_creator_page(page, run.site, site.WORKS)
         items: list[dict[str, Any]] = []
         pages = 0
         while True:
-            data = answers.ok((await capture.wait_for(site.ITEM_LIST, pages + 1))[pages])
+            data = answers.ok((await capture.wait_for(x.ITEM_LIST, pages + 1))[pages])
             pages += 1
             items.extend(data["item_info_list"])
-            # The next click is only safe once the page has rendered this answer and moved its cursor.
-            await wait_for_count(page, site.WORK_ITEM, len(items))
+            # Scrolling on is only safe once the page has rendered this answer and moved its cursor.
+            await wait_for_count(page, x.WORK_ROW, len(items))
             if not data.get("has_more"):
                 break
-            await page.locator(site.WORKS_MORE).click()
+            await scroll_past(page, x.WORK_ROW)
+        run.generation = "work_detail" if await page.locator(x.WORK_DETAIL_LINK).count() else "interactive"
         await capture.settle()
-    awemes = {str(a["aweme_id"]): a for answer in capture.of(site.WORK_LIST) for a in answers.ok(answer)["aweme_list"]}
+    awemes = {str(a["aweme_id"]): a for answer in capture.of(x.WORK_LIST) for a in answers.ok(answer)["aweme_list"]}
     works = []
     now = run.now_ms()
     for item in items:

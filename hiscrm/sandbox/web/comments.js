@@ -1,117 +1,115 @@
 'use strict';
-// Comment management: pick a work, list its comments, expand replies, reply as the creator.
+// The older comment page (interactive/comment): pick a work through "选择作品", its comments come from
+// the V2 select API and load on as the list end scrolls into view; "查看N条回复" loads a thread.
+// Rows carry no ids: the row's text and operations bar (回复 / 删除 / 举报, divs, not buttons) are all
+// there is, and the comment itself sits in the row's fiber props.
 
 const COMMENT_API = '/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list';
 const PAGE = 20;
+const QUERY = {comment_select_options: 0, sort_options: 0, channel_id: 618, app_id: 2906, aid: 2906};
 const picker = document.getElementById('work-picker');
 const options = document.getElementById('work-options');
 const optionsMore = document.getElementById('work-options-more');
 const current = document.getElementById('current-work');
 const list = document.getElementById('comment-list');
-const moreButton = document.getElementById('comments-more');
-const empty = document.getElementById('comment-empty');
+const end = document.getElementById('comments-end');
 let work = null;
 let cursor = 0;
 let optionsCursor = 0;
+let observer = null;
 
 async function loadOptions() {
-  const page = await getJSON(`/aweme/v1/creator/item/list/?cursor=${optionsCursor}&count=${PAGE}`);
+  const page = await getJSON(`/aweme/v1/creator/item/list/?cursor=${optionsCursor}&count=${PAGE}&aid=2906`);
   options.append(...page.item_info_list.map((item) => h('div', {
-    class: 'work-option',
-    'data-aweme-id': item.item_id_plain,
+    class: 'container-Lkxos9',
     onclick: () => {
       picker.hidden = true;
-      selectWork(item.item_id_plain, item.item_id, item.title);
+      selectWork(item);
     },
-  }, item.title, h('span', {class: 'muted'}, `  ${item.create_time} · 评论 ${item.comment_count}`))));
+  }, h('div', {class: 'title-LUOP3b'}, item.title), h('span', {class: 'muted'}, `${item.create_time} · 评论 ${item.comment_count}`))));
   optionsCursor = page.cursor;
   optionsMore.hidden = !page.has_more;
-  return page.item_info_list;
 }
 
-function selectWork(awemeId, itemId, title) {
-  work = {awemeId, itemId};
-  current.dataset.awemeId = awemeId;
-  current.textContent = title;
+function selectWork(item) {
+  work = item;
+  current.textContent = item.title;
   list.replaceChildren();
+  end.textContent = '';
   cursor = 0;
-  loadComments().catch((error) => toast(error.message));
+  observer?.disconnect();
+  observer = onScrolledTo(end, loadComments);
 }
 
 async function loadComments() {
   const forWork = work;
-  const query = new URLSearchParams({
-    aweme_id: forWork.awemeId, cursor, count: PAGE, sort_options: 0, comment_select_options: 0, channel_id: 618,
-  });
+  const query = new URLSearchParams({aweme_id: forWork.item_id_plain, cursor, count: PAGE, ...QUERY});
   const page = await getJSON(`${COMMENT_API}/select/?${query}`);
-  if (forWork !== work) return;
+  if (forWork !== work) return false;
   list.append(...page.comments.map((c) => renderComment(c, c.cid)));
   cursor = page.cursor;
-  moreButton.hidden = !page.has_more;
-  empty.hidden = list.children.length > 0;
+  if (!page.has_more) end.textContent = list.children.length ? '没有更多评论' : '暂无评论';
+  return page.has_more === 1;
 }
 
 function renderComment(c, threadCid) {
-  const node = h('div', {
-    class: c.reply_id === '0' ? 'comment-item' : 'comment-item reply-item',
-    'data-cid': c.cid,
-    'data-aweme-id': c.aweme_id,
-    'data-reply-id': c.reply_id,
-    'data-user-id': c.user.uid,
-    'data-create-time': c.create_time,
-  });
-  node.append(h('div', {class: 'comment-main'},
-    h('img', {class: 'comment-avatar', src: c.user.avatar_thumb.url_list[0], alt: ''}),
-    h('div', {class: 'comment-body'},
-      h('div', {}, h('span', {class: 'comment-user-name'}, c.user.nickname),
-        c.label_text && h('span', {class: 'comment-label'}, c.label_text)),
-      h('div', {class: 'comment-content'}, c.text),
+  const operations = h('div', {class: 'operations-WFV7Am'},
+    h('div', {class: 'item-M3fSkJ', onclick: () => openReplyBox(node, c, threadCid)}, '回复'),
+    h('div', {class: 'item-M3fSkJ'}, '删除'),
+    h('div', {class: 'item-M3fSkJ'}, '举报'));
+  const node = h('div', {class: 'container-sXKyMs'},
+    h('img', {class: 'avatar-Pm2sq', src: c.user.avatar_thumb.url_list[0], alt: ''}),
+    h('div', {class: 'content-Wq8vn'},
+      h('div', {}, h('span', {class: 'username-Hb4xk'}, c.user.nickname),
+        c.label_text && h('span', {class: 'label-Tc1ej'}, c.label_text)),
+      h('div', {class: 'comment-content-text-Jd9cv'}, c.text),
       c.image_list && h('img', {class: 'comment-image', src: c.image_list[0].origin_url.url_list[0], alt: ''}),
-      h('div', {class: 'comment-actions'},
-        h('span', {class: 'comment-time'}, formatTime(c.create_time * 1000)),
-        c.ip_label && h('span', {class: 'comment-ip'}, `IP属地：${c.ip_label}`),
-        h('span', {class: 'comment-digg'}, `赞 ${c.digg_count}`),
-        h('button', {class: 'comment-reply-btn', onclick: () => openReplyBox(node, c, threadCid)}, '回复')))));
+      h('div', {class: 'info-Zr5na'},
+        h('span', {class: 'time-Xv3ko'}, formatTime(c.create_time * 1000)),
+        c.ip_label && h('span', {class: 'ip-Ga2lm'}, `IP属地：${c.ip_label}`),
+        h('span', {class: 'digg-Yd7wp'}, `赞 ${c.digg_count}`)),
+      operations));
+  withProps(operations, {className: 'operations-WFV7Am'}, {memoizedProps: {cid: c.cid, comment: c}, return: null});
   if (c.reply_id === '0') {
-    const replies = h('div', {class: 'comment-replies'});
+    const replies = h('div', {class: 'reply-list-Ke6tb'});
+    node.append(replies);
     if (c.reply_comment_total > 0) {
-      const show = h('button', {class: 'comment-show-replies'}, `查看${c.reply_comment_total}条回复`);
-      show.addEventListener('click', () => showReplies(c, replies, show));
+      const show = h('div', {class: 'view-replies-Nf2gu'}, `查看${c.reply_comment_total}条回复`);
+      show.addEventListener('click', () => toggleReplies(c, replies, show), {once: true});
       node.append(show);
     }
-    node.append(replies);
   }
   return node;
 }
 
-async function showReplies(c, container, button) {
-  button.disabled = true;
+async function toggleReplies(c, container, toggle) {
   const loaded = [];
+  let replyCursor = 0, more = true;
   try {
-    let replyCursor = 0, more = true;
     while (more) {
-      const query = new URLSearchParams({item_id: c.aweme_id, comment_id: c.cid, cursor: replyCursor, count: PAGE});
+      const query = new URLSearchParams({item_id: c.aweme_id, comment_id: c.cid, cursor: replyCursor, count: PAGE, ...QUERY});
       const page = await getJSON(`${COMMENT_API}/reply/?${query}`);
       loaded.push(...page.comments);
       replyCursor = page.cursor;
       more = page.has_more === 1;
     }
   } catch (error) {
-    button.disabled = false;
     toast(error.message);
     return;
   }
   container.replaceChildren(...loaded.map((r) => renderComment(r, c.cid)));
-  button.remove();
+  toggle.textContent = '收起';
+  toggle.addEventListener('click', () => { container.hidden = !container.hidden; });
 }
 
 function openReplyBox(node, c, threadCid) {
-  document.querySelectorAll('.reply-box').forEach((box) => box.remove());
-  const editor = h('div', {contenteditable: 'true', class: 'reply-editor', 'data-placeholder': `回复 ${c.user.nickname}`});
-  const send = h('button', {class: 'primary reply-send'}, '发送');
-  const box = h('div', {class: 'reply-box', 'data-reply-to': c.cid}, editor, send);
+  document.querySelectorAll('.reply-input-Bx5vt').forEach((box) => box.remove());
+  const editor = h('div', {contenteditable: 'true', class: 'input-d24X73', 'data-placeholder': `回复 ${c.user.nickname}：`});
+  const send = h('button', {class: 'douyin-creator-interactive-button'},
+    h('span', {class: 'douyin-creator-interactive-button-content'}, '发送'));
+  const box = h('div', {class: 'reply-input-Bx5vt'}, editor, send);
   send.addEventListener('click', () => sendReply(box, editor, send, c, threadCid));
-  node.append(box);
+  node.querySelector(':scope > .content-Wq8vn').append(box);
   editor.focus();
 }
 
@@ -124,7 +122,7 @@ async function sendReply(box, editor, button, c, threadCid) {
   button.disabled = true;
   let answer;
   try {
-    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: c.cid, item_id: work.itemId, text});
+    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: c.cid, item_id: work.item_id, text});
   } catch (error) {
     answer = {status_code: -1, status_msg: '回复失败，请稍后重试'};
   }
@@ -136,24 +134,15 @@ async function sendReply(box, editor, button, c, threadCid) {
   const info = answer.comment_info;
   const reply = {
     cid: info.comment_id, aweme_id: c.aweme_id, text: info.text, create_time: info.create_time, digg_count: 0,
-    reply_comment_total: 0, reply_id: info.reply_id, image_list: null, ip_label: ME.ip_label, label_text: '作者',
+    reply_comment_total: 0, reply_id: threadCid, image_list: null, ip_label: ME.ip_label, label_text: '作者',
     user: {uid: ME.uid, nickname: ME.nickname, avatar_thumb: {url_list: [ME.avatar]}},
   };
   box.remove();
-  document.querySelector(`.comment-item[data-cid="${threadCid}"] > .comment-replies`)
-    .append(renderComment(reply, threadCid));
+  const thread = Array.from(list.children).find((row) => propsOf(row.querySelector('.operations-WFV7Am')).return.memoizedProps.cid === threadCid);
+  thread.querySelector(':scope > .reply-list-Ke6tb').append(renderComment(reply, threadCid));
   toast('回复成功');
 }
 
 document.getElementById('select-work').addEventListener('click', () => { picker.hidden = !picker.hidden; });
 optionsMore.addEventListener('click', () => loadOptions().catch((error) => toast(error.message)));
-moreButton.addEventListener('click', () => loadComments().catch((error) => toast(error.message)));
-
-(async () => {
-  const first = await loadOptions();
-  const wanted = new URLSearchParams(location.search).get('aweme_id');
-  const known = first.find((item) => item.item_id_plain === wanted) || (!wanted && first[0]);
-  if (known) selectWork(known.item_id_plain, known.item_id, known.title);
-  else if (wanted) selectWork(wanted, wanted, `作品 ${wanted}`);
-  else empty.hidden = false;
-})().catch((error) => toast(error.message));
+loadOptions().catch((error) => toast(error.message));

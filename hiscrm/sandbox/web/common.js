@@ -4,6 +4,38 @@
 const ME = JSON.parse(document.getElementById('sandbox-me')?.textContent || '{}');
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || '';
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+// Like React's: page data hangs off DOM nodes under a per-load key, each fiber's props and its parent
+// fiber (`return`). Crawlers read it as they read the real site's fibers; no data-* ids in the DOM.
+const FIBER_KEY = `__reactFiber$${Math.random().toString(36).slice(2, 12)}`;
+
+function withProps(node, props, parent = null) {
+  node[FIBER_KEY] = {memoizedProps: props, return: parent};
+  return node;
+}
+
+function propsOf(node) {
+  return node[FIBER_KEY];
+}
+
+// Loads more when `sentinel` scrolls into view, as the site's lists do; `load` resolves false at the end.
+function onScrolledTo(sentinel, load) {
+  let busy = false, done = false;
+  const observer = new IntersectionObserver(async (entries) => {
+    if (busy || done || !entries.some((e) => e.isIntersecting)) return;
+    busy = true;
+    try {
+      done = !(await load());
+    } catch (error) {
+      toast(error.message);
+    } finally {
+      busy = false;
+    }
+    if (done) observer.disconnect();
+    else { observer.unobserve(sentinel); observer.observe(sentinel); }  // fires again if still in view
+  });
+  observer.observe(sentinel);
+  return observer;
+}
 
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -31,6 +63,18 @@ function formatTime(ms) {
   const d = new Date(ms + BEIJING_OFFSET_MS);
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+function beijing(ms) {
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  return {y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate(), hh: d.getUTCHours(), mm: d.getUTCMinutes()};
+}
+
+// The work-detail page's comment times: "10月27日 10:42", Beijing time.
+function formatShortTime(ms) {
+  const t = beijing(ms);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${pad(t.m)}月${pad(t.d)}日 ${pad(t.hh)}:${pad(t.mm)}`;
 }
 
 function formatCount(n) {
@@ -116,13 +160,34 @@ const UTF8 = new TextDecoder();
 const pbString = (fields, n) => (fields[n] ? UTF8.decode(fields[n][0]) : '');
 const pbNumber = (fields, n) => (fields[n] ? fields[n][0] : 0);
 
+// One message as the IM SDK keeps it in the page: the shape crawlers read from the fibers.
+function imMessage(m) {
+  return {
+    serverId: m.serverId, conversationId: m.conversationId, conversationShortId: m.conversationShortId,
+    sender: m.sender, secSender: m.secSender, isFromMe: m.sender === ME.uid, type: 7,
+    content: m.content, createdAt: m.createdMs * 1000,  // microseconds, as one public capture shows
+  };
+}
+
 function decodeMessage(bytes) {
   const f = pbFields(bytes);
-  return {
-    serverId: pbString(f, 1),
-    conversationId: pbString(f, 2),
-    senderUid: pbString(f, 3),
-    content: pbString(f, 4),
-    createdMs: pbNumber(f, 5),
-  };
+  return imMessage({
+    serverId: pbString(f, 1), conversationId: pbString(f, 2), sender: pbString(f, 3), content: pbString(f, 4),
+    createdMs: pbNumber(f, 5), secSender: pbString(f, 6), conversationShortId: pbString(f, 7),
+  });
+}
+
+function jsonMessage(m) {
+  return imMessage({
+    serverId: m.server_message_id, conversationId: m.conversation_id, sender: m.sender, content: m.content,
+    createdMs: m.create_time, secSender: m.sec_sender, conversationShortId: m.conversation_short_id,
+  });
+}
+
+function messageText(message) {
+  try {
+    return JSON.parse(message.content).text || '';
+  } catch (error) {
+    return message.content;
+  }
 }

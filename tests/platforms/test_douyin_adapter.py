@@ -1,0 +1,182 @@
+"""The Douyin adapter against every variant the sandbox serves: the older and newer comment pages
+(numeric and encrypted comment ids), protobuf and JSON DM history. Real Chromium, the sandbox served
+for real; what the adapter observes is compared with the sandbox's own records."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext
+
+from hiscrm.facts.catalogue import (
+    CommentObserved,
+    ContentObserved,
+    ConversationObserved,
+    MessageObserved,
+    NotificationObserved,
+)
+from hiscrm.facts.messages import ReplySend
+from hiscrm.platforms.base import SendRefused
+from hiscrm.sandbox import ids
+from hiscrm.sandbox.model import Variants
+from hiscrm.worker import seen
+from tests.platforms.conftest import KITCHEN, MODULE, Observed, Site
+
+pytestmark = MODULE
+
+VARIANTS = [
+    pytest.param(Variants(comment_page="interactive", dm_history="protobuf"), id="interactive-protobuf"),
+    pytest.param(Variants(comment_page="work_detail", dm_history="json"), id="work_detail-json"),
+    pytest.param(Variants(comment_page="interactive", dm_history="json"), id="interactive-json"),
+    pytest.param(Variants(comment_page="work_detail", dm_history="protobuf"), id="work_detail-protobuf"),
+]
+
+
+def comment_id(variants: Variants, cid: str) -> str:
+    """The id the comment page of this generation shows for a comment."""
+    return cid if variants.comment_page == "interactive" else ids.comment_token(cid)
+
+
+async def crawl(site: Site, context: BrowserContext, tmp_path: Path, cursor: dict | None = None) -> Observed:
+    observed = Observed(tmp_path / "seen.idx")
+    await site.douyin.crawl(context, "kitchen", cursor if cursor is not None else {}, observed.index, observed)
+    return observed
+
+
+@pytest.mark.parametrize("variants", VARIANTS)
+async def test_a_pass_observes_everything_the_site_holds(
+    site: Site, context: BrowserContext, tmp_path: Path, variants: Variants
+) -> None:
+    world = site.world
+    world.variants = variants
+    observed = await crawl(site, context, tmp_path)
+
+    works = {w.content_id: w for w in observed.of(ContentObserved)}
+    truth = {w.aweme_id: w for w in world.newest_works(KITCHEN)}
+    assert set(works) == set(truth)
+    for aweme_id, work in works.items():
+        assert work.publish_time_ms == truth[aweme_id].create_time * 1000
+        assert work.content_type == ("image" if truth[aweme_id].aweme_type == 68 else "video")
+
+    comments = {c.comment_id: c for c in observed.of(CommentObserved)}
+    mine = [c for c in world.comments.values() if world.works[c.aweme_id].owner_uid == KITCHEN]
+    assert set(comments) == {comment_id(variants, c.cid) for c in mine}
+    for c in mine:
+        got = comments[comment_id(variants, c.cid)]
+        assert (got.text, got.create_time_ms, got.content_id) == (c.text, c.create_time * 1000, c.aweme_id)
+        parent = None if c.reply_id == "0" else comment_id(variants, c.reply_id)
+        assert got.parent_comment_id == parent and got.author.name == world.users[c.user_uid].nickname
+
+    conversations = {c.conversation_id: c for c in observed.of(ConversationObserved)}
+    assert set(conversations) == {c.conversation_id for c in world.conversations_of[KITCHEN].values()}
+    for conv_id, conv in conversations.items():
+        peer = world.users[world.conversations[conv_id].peer_of(KITCHEN)]
+        assert (conv.peer.user_id, conv.peer.sec_uid, conv.peer.unique_id) == (peer.uid, peer.sec_uid, peer.unique_id)
+        assert conv.short_id == world.conversations[conv_id].short_id
+
+    messages = {m.message_id: m for m in observed.of(MessageObserved)}
+    stored = [m for c in world.conversations_of[KITCHEN].values() for m in c.messages]
+    assert set(messages) == {m.msg_id for m in stored}
+    for m in stored:
+        got = messages[m.msg_id]
+        outbound = m.sender_uid == KITCHEN
+        assert got.direction == ("outbound" if outbound else "inbound")
+        assert (got.sender.user_id, got.content, got.create_time_ms) == (m.sender_uid, m.content, m.created_ms)
+        assert got.conversation_id == m.conversation_id
+
+    assert {n.notification_id for n in observed.of(NotificationObserved)} == {n.nid for n in world.notices_of[KITCHEN]}
+
+
+async def test_a_second_pass_reads_only_what_moved(site: Site, context: BrowserContext, tmp_path: Path) -> None:
+    """The cursor keeps a pass from opening unchanged works and conversations: the control is the
+    first pass of the same run, the second one finds the same items without paging threads again."""
+    cursor: dict = {}
+    first = await crawl(site, context, tmp_path, cursor)
+    site.world.requests.clear()
+    again = Observed(tmp_path / "seen.idx")
+    await site.douyin.crawl(context, "kitchen", cursor, first.index, again)
+    paths = {path for (_, path) in site.world.requests}
+    assert not any("comment/list" in p or "get_by_conversation" in p for p in paths), paths
+    assert {seen.item_key(o) for o in again.items} < {seen.item_key(o) for o in first.items}
+
+
+@pytest.mark.parametrize("variants", VARIANTS[:2])
+async def test_replies_and_dms_are_sent_with_the_platforms_ids(
+    site: Site, context: BrowserContext, tmp_path: Path, variants: Variants
+) -> None:
+    world = site.world
+    world.variants = variants
+    observed = await crawl(site, context, tmp_path)
+    comments = observed.of(CommentObserved)
+    top = next(c for c in comments if c.parent_comment_id is None and c.content_id != _private(site))
+    reply = next(c for c in comments if c.parent_comment_id and c.content_id != _private(site))
+    dm = next(m for m in observed.of(MessageObserved) if m.direction == "inbound")
+
+    for n, target in enumerate((top, reply)):
+        request = ReplySend(reply_id=f"R{n}", request_id=f"Q{n}", account_id="kitchen", target_type="comment",
+                            target_id=target.comment_id, content=f"谢谢支持{n}")  # fmt: skip
+        platform_id = await site.douyin.send(context, request, observed.index)
+        sent = world.sent[-1]
+        assert (sent.kind, sent.text) == ("comment_reply", f"谢谢支持{n}")
+        assert comment_id(variants, sent.comment_id) == target.comment_id
+        assert platform_id == ids.comment_token(sent.id)  # what the reply answer said, as it said it
+
+    request = ReplySend(reply_id="R9", request_id="Q9", account_id="kitchen", target_type="direct_message",
+                        target_id=dm.message_id, content="收到，马上安排")  # fmt: skip
+    platform_id = await site.douyin.send(context, request, observed.index)
+    sent = world.sent[-1]
+    assert (sent.kind, sent.text, sent.conversation_id) == ("dm", "收到，马上安排", dm.conversation_id)
+    assert platform_id == sent.id
+
+    world.arm(KITCHEN, "dm", "refuse", 1)
+    with pytest.raises(SendRefused) as refused:
+        await site.douyin.send(context, request, observed.index)
+    assert "无法" in refused.value.reason and refused.value.code == "refused"
+    world.arm(KITCHEN, "comment_reply", "rate_limit", 1)
+    again = ReplySend(reply_id="R8", request_id="Q8", account_id="kitchen", target_type="comment",
+                      target_id=top.comment_id, content="再来")  # fmt: skip
+    with pytest.raises(SendRefused) as limited:
+        await site.douyin.send(context, again, observed.index)
+    assert limited.value.rate_limited
+
+
+def _private(site: Site) -> str:
+    return next(w.aweme_id for w in site.world.newest_works(KITCHEN) if w.comments_closed)
+
+
+@pytest.mark.parametrize("variants", VARIANTS[:2])
+async def test_pushed_dms_are_observed_as_the_crawl_would(
+    site: Site, context: BrowserContext, tmp_path: Path, variants: Variants
+) -> None:
+    """A message pushed to the open chat page becomes the same observation a pass makes of it, for a
+    known peer and for a first message from someone new."""
+    world = site.world
+    world.variants = variants
+    live = Observed(tmp_path / "live.idx")
+    watching = asyncio.create_task(site.douyin.watch(context, "kitchen", live))
+    try:
+        known_peer = next(iter(world.conversations_of[KITCHEN]))
+        await _until(lambda: bool(world.message_listeners), watching)  # the page's push socket is open
+        followup = world.add_message(known_peer, KITCHEN, "在吗？想问下上次那道菜")
+        stranger = world.add_user("新来的粉丝")
+        opener = world.add_message(stranger.uid, KITCHEN, "你好，第一次私信")
+        wanted = {followup.msg_id, opener.msg_id}
+        await _until(lambda: wanted <= {m.message_id for m in live.of(MessageObserved)}, watching)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    crawled = (await crawl(site, context, tmp_path)).by_id()
+    for obs in live.items:
+        key = seen.item_key(obs)
+        assert seen.content_hash(obs) == seen.content_hash(crawled[key]), key
+
+
+async def _until(ready, task: asyncio.Task, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not ready():
+            if task.done():
+                task.result()
+                raise AssertionError("the watch ended")
+            await asyncio.sleep(0.05)
