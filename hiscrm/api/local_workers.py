@@ -3,15 +3,21 @@
 Each runs `<command> --id W --platforms P --max-accounts N`, writes to `<data-dir>/workers/<id>.log`
 and is stopped with SIGTERM, then SIGKILL to its whole process group after a grace period. It
 runs in its own session so that a Ctrl-C in the terminal reaches `hiscrm up` first, which then
-stops the workers in order instead of all of them dying at once.
+stops the workers in order instead of all of them dying at once; and it dies with this process
+however that ends (hiscrm/lifeline.py), so no worker outlives the API that started it.
+
+A worker that exits when nobody asked it to is started again after a backoff: 1 s, doubling to
+60 s (±10 %), back to 1 s once a run has lasted a healthy minute. A worker stopped on purpose stays stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +29,16 @@ import msgspec
 
 from hiscrm.config import Settings, env
 from hiscrm.errors import HiscrmError
+from hiscrm.lifeline import command_for as lifeline_command
+from hiscrm.private import open_private
+from hiscrm.worker.pacing import Backoff
 
 DEFAULT_COMMAND = (sys.executable, "-m", "hiscrm", "worker")
+BACKOFF_FIRST_S = 1.0
+BACKOFF_CAP_S = 60.0
+HEALTHY_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class NotManaged(HiscrmError):
@@ -61,6 +75,9 @@ class ProcessStatus(msgspec.Struct, kw_only=True):
     exited_at: int | None
     exit_code: int | None
     starts: int
+    # Starts after an exit nobody asked for, and when the next one is due while it waits out its backoff.
+    restarts: int
+    restart_at: int | None
     log_path: str
     command: list[str]
 
@@ -77,10 +94,22 @@ class _Child:
         self.command: list[str] = []
         # start, stop and restart of one worker must not interleave.
         self.lock = asyncio.Lock()
+        # Whether it should be running: set by start and restart, cleared by stop; an exit while set is a crash.
+        self.wanted = False
+        self.terminating: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self.backoff = Backoff(BACKOFF_FIRST_S, BACKOFF_CAP_S)
+        self.restart_at: int | None = None
+        self.pending: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
+
+    def cancel_pending(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+        self.pending, self.restart_at = None, None
 
 
 def _now_ms() -> int:
@@ -88,13 +117,11 @@ def _now_ms() -> int:
 
 
 def _append_line(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(line + "\n")
-
-
-def _open_log(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = open_private(path)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def tail_lines(path: Path, lines: int, block: int = 64 * 1024) -> list[str]:
@@ -122,13 +149,18 @@ class LocalWorkers:
         command: Sequence[str] = DEFAULT_COMMAND,
         environment: Mapping[str, str] | None = None,
         grace_s: float = 10.0,
+        healthy_s: float = HEALTHY_S,
     ) -> None:
         self.log_dir = log_dir
         self.command = list(command)
         self.environment = dict(environment or {})
         self.grace_s = grace_s
+        # A run this long before a crash counts as healthy: the next restart waits the first backoff again.
+        self.healthy_s = healthy_s
         # Environment a worker needs of its own (its NATS credentials under `hiscrm up`), by worker id.
         self.prepare: Callable[[str], Mapping[str, str]] | None = None
+        # Descriptors every worker inherits: `up`'s data-dir lock, held until its last child is gone.
+        self.pass_fds: tuple[int, ...] = ()
         self._children: dict[str, _Child] = {}
 
     @classmethod
@@ -168,6 +200,8 @@ class LocalWorkers:
             exited_at=child.exited_at,
             exit_code=child.exit_code,
             starts=child.starts,
+            restarts=child.restarts,
+            restart_at=child.restart_at,
             log_path=str(self.log_path(worker_id)),
             command=child.command,
         )
@@ -182,6 +216,8 @@ class LocalWorkers:
             if child.running:
                 raise AlreadyRunning(f"worker {spec.worker_id!r} is already running (pid {child.proc.pid})")  # type: ignore[union-attr]
             child.spec = spec
+            child.cancel_pending()
+            child.backoff.reset()
             try:
                 await self._spawn(child)
             except SpawnFailed:
@@ -201,17 +237,22 @@ class LocalWorkers:
             "--max-accounts",
             str(spec.max_accounts),
         ]
+        # Checked here because the lifeline, not the worker command, is what the spawn itself runs.
+        if shutil.which(command[0]) is None:
+            raise SpawnFailed(f"cannot run the worker command {shlex.join(command)!r}: not found or not executable")
         path = self.log_path(spec.worker_id)
         own = await asyncio.to_thread(self.prepare, spec.worker_id) if self.prepare else {}
-        fd = await asyncio.to_thread(_open_log, path)
+        fd = await asyncio.to_thread(open_private, path)
         try:
             os.write(fd, f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {shlex.join(command)}\n".encode())
+            # Spawned from the event loop's thread: the parent-death signal follows the forking thread.
             proc = await asyncio.create_subprocess_exec(
-                *command,
+                *lifeline_command(command),
                 stdin=subprocess.DEVNULL,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=self.pass_fds,
                 # Unbuffered, so the log shows what the worker printed before it died.
                 env={**os.environ, **self.environment, **own, "PYTHONUNBUFFERED": "1"},
             )
@@ -219,7 +260,7 @@ class LocalWorkers:
             raise SpawnFailed(f"cannot run the worker command {shlex.join(command)!r}: {exc}") from None
         finally:
             os.close(fd)
-        child.proc, child.command = proc, command
+        child.proc, child.command, child.wanted = proc, command, True
         child.started_at, child.exited_at, child.exit_code = _now_ms(), None, None
         child.starts += 1
         child.exited = asyncio.create_task(self._reap(child, proc, path))
@@ -229,12 +270,47 @@ class LocalWorkers:
         if child.proc is proc:
             child.exited_at, child.exit_code = _now_ms(), code
         await asyncio.to_thread(_append_line, path, f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} exited with {code}")
+        if child.proc is proc and child.wanted and child.terminating is not proc:
+            self._schedule_restart(child, path)
         return code
 
+    def _schedule_restart(self, child: _Child, path: Path) -> None:
+        """After a crash: again in 1 s, doubling to 60 s; a run that lasted a healthy minute starts the count over."""
+        assert child.started_at is not None and child.exited_at is not None
+        if child.exited_at - child.started_at >= self.healthy_s * 1000:
+            child.backoff.reset()
+        delay = child.backoff.next_delay()
+        child.restart_at = _now_ms() + int(delay * 1000)
+        log.warning(
+            "local worker %s exited with %s; starting it again in %g s", child.spec.worker_id, child.exit_code, delay
+        )
+        child.pending = asyncio.create_task(self._restart_after(child, delay, path))
+
+    async def _restart_after(self, child: _Child, delay: float, path: Path) -> None:
+        await asyncio.sleep(delay)
+        async with child.lock:
+            if child.pending is not asyncio.current_task() or not child.wanted or child.running:
+                return
+            child.pending, child.restart_at = None, None
+            try:
+                await self._spawn(child)
+            except SpawnFailed as exc:
+                log.error("local worker %s: %s", child.spec.worker_id, exc)
+                child.exited_at = _now_ms()
+                self._schedule_restart(child, path)
+                return
+            child.restarts += 1
+
     async def stop(self, worker_id: str) -> ProcessStatus:
+        """Stop it and keep it stopped (a restart waiting out its backoff is called off too)."""
         child = self._child(worker_id)
         async with child.lock:
+            waiting = child.pending is not None
+            child.wanted = False
+            child.cancel_pending()
             if not child.running:
+                if waiting:
+                    return self.status(worker_id)
                 raise NotRunning(f"worker {worker_id!r} is not running")
             await self._terminate(child)
         return self.status(worker_id)
@@ -242,6 +318,7 @@ class LocalWorkers:
     async def _terminate(self, child: _Child) -> None:
         proc, exited = child.proc, child.exited
         assert proc is not None and exited is not None
+        child.terminating = proc
         # SIGTERM to the worker alone: it closes its browser itself. SIGKILL goes to the whole group,
         # so a worker that hangs does not leave Chromium processes behind.
         with contextlib.suppress(ProcessLookupError):
@@ -256,6 +333,7 @@ class LocalWorkers:
     async def restart(self, worker_id: str) -> ProcessStatus:
         child = self._child(worker_id)
         async with child.lock:
+            child.cancel_pending()
             if child.running:
                 await self._terminate(child)
             await self._spawn(child)
@@ -266,6 +344,9 @@ class LocalWorkers:
         return await asyncio.to_thread(tail_lines, self.log_path(worker_id), lines)
 
     async def close(self) -> None:
-        """Stop every running worker, all at once."""
+        """Stop every worker, all at once, and call off every restart that was due."""
+        for child in self._children.values():
+            child.wanted = False
+            child.cancel_pending()
         running = [worker_id for worker_id, child in self._children.items() if child.running]
         await asyncio.gather(*(self.stop(worker_id) for worker_id in running), return_exceptions=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from hiscrm.cli.runtime import SubParsers, command, settings, stop_event
+from hiscrm.config import Settings
 from hiscrm.errors import HiscrmError
+from hiscrm.private import private_dir
+from hiscrm.procs import DataDirLock
 from hiscrm.store.broker import EmbeddedBroker
 
 
@@ -19,7 +23,19 @@ async def run(args: argparse.Namespace) -> int:
     if not s.embedded:
         raise HiscrmError("--nats-url names an external server; `hiscrm nats` only runs the embedded one")
     stop = stop_event()
-    async with EmbeddedBroker(s.data_dir, s.nats_port, monitor_port=s.monitor_port()) as broker:
+    lock = DataDirLock(private_dir(s.data_dir))
+    await lock.acquire()
+    try:
+        await _serve(s, lock, stop)
+    finally:
+        lock.release()
+    return 0
+
+
+async def _serve(s: Settings, lock: DataDirLock, stop: asyncio.Event) -> None:
+    monitor = s.monitor_port()
+    async with EmbeddedBroker(
+        s.data_dir, s.nats_port, lifeline=True, pass_fds=(lock.fd,), monitor_port=monitor
+    ) as broker:
         print(f"nats-server with JetStream at {broker.url} (store {broker.dir}); Ctrl-C stops it", flush=True)
         await stop.wait()
-    return 0

@@ -17,7 +17,10 @@ from hiscrm.api.server import build as build_api
 from hiscrm.api.server import run_fast
 from hiscrm.api.server import serve as serve_api
 from hiscrm.cli.runtime import SubParsers, command, settings, setup_logging, stop_event
+from hiscrm.cli.worker_cmd import claim_worker_id
 from hiscrm.coordinator.service import Coordinator, default_id
+from hiscrm.private import private_dir
+from hiscrm.procs import DataDirLock, bind, clear_stale_pid_file
 from hiscrm.projector.runner import Projector
 from hiscrm.sandbox import seed
 from hiscrm.sandbox import server as sandbox_server
@@ -25,7 +28,7 @@ from hiscrm.sandbox.app import create_app as create_sandbox
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.sealing import load_master_key
 from hiscrm.store import streams
-from hiscrm.store.auth import WORKER_PREFIX, AuthSetup, ensure_auth, reload_broker
+from hiscrm.store.auth import PID_FILE_NAME, WORKER_PREFIX, AuthSetup, ensure_auth, reload_broker
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.worker.demo import run_demo
@@ -59,14 +62,42 @@ async def run(args: argparse.Namespace) -> int:
     s = settings(args)
     stop = stop_event()
     async with contextlib.AsyncExitStack() as stack:
+        # One `up` per data dir, and not on top of what an earlier one left; every child inherits the
+        # lock, so it lasts until the last of them is gone (hiscrm/procs.py).
+        lock = DataDirLock(private_dir(s.data_dir))
+        await lock.acquire()
+        stack.callback(lock.release)
+        first_start = not (s.data_dir / "tokens.json").exists()
+        if not args.no_worker:
+            claim_worker_id(s.data_dir, args.worker_id).release()
+        # Every port is taken before anything starts, so a busy one stops nothing but this command.
+        api_sock = None
+        if args.api_workers == 1:
+            api_sock = stack.enter_context(contextlib.closing(bind(s.api_host, s.api_port, "API", "--api-port")))
+        sandbox_sock = None
+        if not args.no_demo:
+            sandbox_sock = stack.enter_context(
+                contextlib.closing(bind("127.0.0.1", s.sandbox_port, "sandbox", "--sandbox-port"))
+            )
         auth: AuthSetup | None = None
         if s.embedded:
+            # A broker an earlier run left behind (before runs owned their children) is stopped first.
+            pid_file = s.data_dir / "nats" / PID_FILE_NAME
+            if done := await asyncio.to_thread(clear_stale_pid_file, pid_file, "nats-server"):
+                log.info("%s", done)
             # The embedded broker admits only its users: each service connects as its role, the
             # worker as itself, and none can do more than its job (ops/runbook.md, "Users").
             workers = [] if args.no_worker else [args.worker_id]
             auth = await asyncio.to_thread(ensure_auth, s.data_dir, workers, s.servers)
             broker = await stack.enter_async_context(
-                EmbeddedBroker(s.data_dir, s.nats_port, auth=auth, monitor_port=s.monitor_port())
+                EmbeddedBroker(
+                    s.data_dir,
+                    s.nats_port,
+                    auth=auth,
+                    lifeline=True,
+                    pass_fds=(lock.fd,),
+                    monitor_port=s.monitor_port(),
+                )
             )
             print(f"broker      {broker.url} (embedded, store {broker.dir}, users in {auth.dir})", flush=True)
             if broker.monitor_url:
@@ -85,7 +116,9 @@ async def run(args: argparse.Namespace) -> int:
         nc = await connect_as("api")
 
         services: dict[str, Service] = {}
-        projector = Projector(await connect_as("projector"), s.read_models_dir, MODELS)
+        # One machine owns its models: if HISCRM_EVENTS is another stream than they were built from
+        # (recreated, or its store lost), rebuild from the one there rather than wait for an operator.
+        projector = Projector(await connect_as("projector"), s.read_models_dir, MODELS, rebuild_on_other_stream=True)
         services["projector"] = projector.run
         print(f"projector   {s.read_models_dir}", flush=True)
 
@@ -101,26 +134,30 @@ async def run(args: argparse.Namespace) -> int:
             # The group's processes serve HTTP (as the api user); the browser worker stays this process's child.
             group = dataclasses.replace(s, nats_creds=auth.creds_path("api") if auth else s.nats_creds)
             services["api"] = lambda stop: run_group(group, s.api_host, s.api_port, args.api_workers, stop)
-            stack.push_async_callback(api_services.extras["local_workers"].close)
         else:
-            services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop)
-        admin = read_admin_token(s.data_dir)
+            services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop, sock=api_sock)
         print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
-        if admin is None:
-            print("admin token none in admin.token; make one with `hiscrm tokens add --role admin`", flush=True)
+        admin = read_admin_token(s.data_dir)
+        if first_start and admin is not None:
+            # Shown once, when it is made: a terminal's scrollback or a captured log is not where a secret lives.
+            print(f"admin token {admin}  (kept in {s.data_dir / 'admin.token'}, readable by you only)", flush=True)
         else:
-            print(f"admin token {admin}  (also in {s.data_dir / 'admin.token'})", flush=True)
+            print(
+                f"admin token in {s.data_dir / 'admin.token'}; more with `hiscrm tokens add --role admin`", flush=True
+            )
 
         local_workers = api_services.extras["local_workers"]
+        # Whatever ends `up`, its workers stop first (or, if it dies, with it: see hiscrm/lifeline.py).
+        local_workers.pass_fds = (lock.fd,)
+        stack.push_async_callback(local_workers.close)
         if auth is not None:
             local_workers.prepare = lambda worker_id: worker_credentials(s.data_dir, worker_id, broker.pid_file)
-        if not args.no_demo:
-            sock = sandbox_server.bind("127.0.0.1", s.sandbox_port)
+        if sandbox_sock is not None:
             # The sandbox keeps its world between runs, so the demo account's session survives a restart.
             state = s.data_dir / "sandbox.json"
             world = World.load(state) if state.exists() else seed.demo_world()
             sandbox = create_sandbox(world, state_path=state)
-            services["sandbox"] = lambda stop: sandbox_server.serve(sandbox, sock, stop)
+            services["sandbox"] = lambda stop: sandbox_server.serve(sandbox, sandbox_sock, stop)
             services["demo"] = lambda stop: run_demo(nc, api_services.keys, world, stop)
             # The worker's Douyin adapter crawls the sandbox instead of the real site.
             local_workers.environment["HISCRM_DOUYIN_BASE_URL"] = f"http://127.0.0.1:{s.sandbox_port}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
 from hiscrm import platforms
 from hiscrm.cli.runtime import SubParsers, command, settings, setup_logging, stop_event
 from hiscrm.config import env
 from hiscrm.errors import HiscrmError
 from hiscrm.facts.subjects import worker_token
+from hiscrm.procs import Claim, describe
 from hiscrm.worker.account_runner import Timing
 from hiscrm.worker.presence import TTL_S
 from hiscrm.worker.service import WorkerOptions, run_worker
@@ -89,10 +91,27 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
     )
 
 
+def claim_worker_id(data_dir: Path, worker_id: str) -> Claim:
+    """One process per worker id and data dir: two would crawl the same accounts and race on their files."""
+    claim = Claim(data_dir / "workers" / f"{worker_id}.lock")
+    if not claim.try_take():
+        holder = claim.owner()
+        raise HiscrmError(
+            f"worker {worker_id} already runs on {data_dir} ({describe([holder] if holder else claim.holders())}); "
+            "stop that one first, or give this one another --id"
+        )
+    return claim
+
+
 async def run(args: argparse.Namespace) -> int:
     setup_logging()
     options = options_from(args)
-    stop = stop_event()
-    print(f"worker {options.worker_id} (pid {os.getpid()}): {', '.join(options.platforms)}", flush=True)
-    await run_worker(settings(args), options, stop)
+    s = settings(args)
+    claim = claim_worker_id(s.data_dir, options.worker_id)
+    try:
+        stop = stop_event()
+        print(f"worker {options.worker_id} (pid {os.getpid()}): {', '.join(options.platforms)}", flush=True)
+        await run_worker(s, options, stop)
+    finally:
+        claim.release()
     return 0

@@ -16,6 +16,9 @@ import sys
 from pathlib import Path
 
 from hiscrm.errors import HiscrmError
+from hiscrm.lifeline import command_for as lifeline_command
+from hiscrm.private import open_private, private_dir, write_private
+from hiscrm.procs import ensure_free, port_taken
 from hiscrm.store.auth import PID_FILE_NAME as PID_FILE
 from hiscrm.store.auth import AuthSetup
 from hiscrm.store.connection import connect
@@ -81,8 +84,14 @@ class EmbeddedBroker:
         name: str = "hiscrm",
         auth: AuthSetup | None = None,
         monitor_port: int | None = None,
+        lifeline: bool = False,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
+        """`lifeline`: the server dies with this process however it ends (hiscrm/lifeline.py); `pass_fds`:
+        descriptors it inherits (`up`'s data-dir lock, so the lock lasts until the broker is gone too)."""
         self.dir = (data_dir / "nats").resolve()
+        self.lifeline = lifeline
+        self.pass_fds = pass_fds
         self.monitor_port = monitor_port
         self.host = host
         self.port = port
@@ -104,25 +113,31 @@ class EmbeddedBroker:
         return self.dir / "nats-server.log"
 
     async def start(self, wait_s: float = 15.0) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
+        # Another server on the port would answer our readiness probe (and refuse our users): name it instead.
+        ensure_free(self.host, self.port, "broker", "--nats-port")
         conf = self.dir / "nats-server.conf"
         include = relative_include(self.auth.include, self.dir) if self.auth else None
-        conf.write_text(
+        write_private(
+            conf,
             render_config(
                 self.dir / "jetstream", self.host, self.port, self.extra_config, self.name, include, self.monitor_port
-            )
+            ).encode(),
         )
-        with self.log_path.open("ab") as log:
+        command = [server_binary(), "-c", str(conf)]
+        log = open_private(self.log_path)
+        try:
             self.process = await asyncio.create_subprocess_exec(
-                server_binary(),
-                "-c",
-                str(conf),
+                *(lifeline_command(command) if self.lifeline else command),
                 stdout=log,
                 stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
                 # Own process group: a Ctrl-C on the terminal reaches us, and we stop the broker last.
                 start_new_session=True,
+                pass_fds=self.pass_fds,
             )
+        finally:
+            os.close(log)
         await self._wait_ready(wait_s)
 
     async def _wait_ready(self, wait_s: float) -> None:
@@ -132,7 +147,10 @@ class EmbeddedBroker:
         done, _ = await asyncio.wait({waiter, ready}, return_when=asyncio.FIRST_COMPLETED)
         if waiter in done:
             ready.cancel()
-            raise HiscrmError(f"nats-server exited at start (code {waiter.result()}): {self._log_tail()}")
+            tail = self._log_tail()
+            if "address already in use" in tail:
+                raise port_taken(self.host, self.port, "broker", "--nats-port")
+            raise HiscrmError(f"nats-server exited at start (code {waiter.result()}): {tail}")
         waiter.cancel()
         ready.result()
 
@@ -175,6 +193,8 @@ class EmbeddedBroker:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
             await proc.wait()
+        # nats-server leaves it behind; a pid file that names no broker only misleads the next start.
+        self.pid_file.unlink(missing_ok=True)
 
     async def __aenter__(self) -> EmbeddedBroker:
         await self.start()

@@ -12,6 +12,7 @@ parser.add_argument("--id", required=True)
 parser.add_argument("--platforms", required=True)
 parser.add_argument("--max-accounts", type=int, required=True)
 parser.add_argument("--ignore-term", action="store_true")
+parser.add_argument("--exit-after", type=float, default=None, help="exit with code 3 after this many seconds")
 args = parser.parse_args()
 
 stopping = False
@@ -25,7 +26,10 @@ def on_term(signum: int, frame: object) -> None:
 signal.signal(signal.SIGTERM, signal.SIG_IGN if args.ignore_term else on_term)
 print(f"stand-in worker {args.id} platforms={args.platforms} max_accounts={args.max_accounts}")
 tick = 0
+began = time.monotonic()
 while not stopping:
+    if args.exit_after is not None and time.monotonic() - began >= args.exit_after:
+        raise SystemExit(3)
     print(f"tick {tick}")
     tick += 1
     time.sleep(0.05)

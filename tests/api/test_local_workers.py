@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from hiscrm.api.local_workers import LocalWorkers, NotManaged, SpawnFailed, WorkerSpec, tail_lines
+from hiscrm.procs import alive
 from tests.api.api_client import stand_in_command
 
 
@@ -58,6 +62,98 @@ async def test_a_worker_that_dies_by_itself_is_seen_as_stopped(tmp_path: Path) -
     status = local.status("broken")
     assert status.running is False and status.exit_code == 2
     assert any("unrecognized arguments" in line for line in await local.tail("broken", 20))
+    await local.close()
+
+
+async def until(check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the timeout"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_worker_that_dies_is_started_again_after_a_doubling_backoff_and_a_stop_keeps_it_stopped(
+    tmp_path: Path,
+) -> None:
+    local = LocalWorkers(tmp_path, stand_in_command("--no-such-flag"))
+    await local.start(spec("flaky"))
+    waits = []
+    for restarts in (0, 1):
+        await until(
+            lambda r=restarts: local.status("flaky").restart_at is not None and local.status("flaky").restarts == r
+        )  # type: ignore[misc]
+        status = local.status("flaky")
+        assert status.running is False and status.exit_code == 2
+        waits.append((status.restart_at or 0) - (status.exited_at or 0))
+        await until(lambda r=restarts: local.status("flaky").restarts == r + 1)  # type: ignore[misc]
+    # 1 s, then 2 s, each ±10 %; what the API and the console show as restarts and restart_at.
+    assert 850 <= waits[0] <= 1500 and 1750 <= waits[1] <= 2800, waits
+    assert local.status("flaky").starts == 3
+
+    # Stopped on purpose while waiting out its backoff: the restart is called off and stays off.
+    await until(lambda: local.status("flaky").restart_at is not None)
+    stopped = await local.stop("flaky")
+    assert stopped.restart_at is None and stopped.running is False
+    starts = stopped.starts
+    await asyncio.sleep(5)
+    assert local.status("flaky").starts == starts and not local.status("flaky").running
+    await local.close()
+
+
+async def test_a_run_that_lasted_a_healthy_while_starts_the_backoff_over(tmp_path: Path) -> None:
+    local = LocalWorkers(tmp_path, stand_in_command("--exit-after", "1"), healthy_s=0.5)
+    await local.start(spec("steady"))
+    for restarts in (0, 1, 2):
+        await until(
+            lambda r=restarts: local.status("steady").restart_at is not None and local.status("steady").restarts == r
+        )  # type: ignore[misc]
+        status = local.status("steady")
+        assert status.exit_code == 3
+        assert (status.restart_at or 0) - (status.exited_at or 0) <= 1500, "the backoff grew after healthy runs"
+        await until(lambda r=restarts: local.status("steady").restarts == r + 1)  # type: ignore[misc]
+    await local.close()
+    assert not local.status("steady").running
+
+
+async def test_a_worker_stopped_on_purpose_is_not_started_again(tmp_path: Path) -> None:
+    local = LocalWorkers(tmp_path, stand_in_command(), grace_s=5)
+    await local.start(spec("calm"))
+    await running(local, "calm")
+    stopped = await local.stop("calm")
+    assert stopped.exit_code == 0 and stopped.restart_at is None
+    await asyncio.sleep(2)
+    assert local.status("calm").starts == 1 and local.status("calm").restarts == 0
+
+
+def test_every_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """The supervisor's process killed outright (SIGKILL): its worker gets SIGTERM from the kernel and stops."""
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from hiscrm.api.local_workers import LocalWorkers, WorkerSpec\n"
+        "async def main():\n"
+        f"    local = LocalWorkers(Path({str(tmp_path)!r}), {stand_in_command()!r})\n"
+        "    status = await local.start(WorkerSpec(worker_id='orphan', platforms=['douyin'], max_accounts=1))\n"
+        "    print(status.pid, flush=True)\n"
+        "    await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while "tick" not in (tmp_path / "orphan.log").read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while alive(pid):
+        assert time.monotonic() < deadline, f"worker {pid} outlived the process that started it"
+        time.sleep(0.05)
+    assert "stopping on SIGTERM" in (tmp_path / "orphan.log").read_text()
 
 
 async def test_a_command_that_cannot_run_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:

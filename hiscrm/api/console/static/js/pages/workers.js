@@ -20,7 +20,17 @@ function controls(w, then) {
   if (!w.local) return h("span", { class: "muted" }, "not run by this API");
   const b = (action, label) =>
     h("button", { type: "button", dataset: { key: `${w.id}:${action}` }, onclick: () => lifecycle(w.id, action, then) }, label);
-  return w.local.running ? [b("stop", "Stop"), " ", b("restart", "Restart")] : b("start", "Start");
+  if (w.local.running) return [b("stop", "Stop"), " ", b("restart", "Restart")];
+  // Waiting out its backoff after a crash: Start now, or Stop to call the restart off.
+  return w.local.restart_at ? [b("start", "Start now"), " ", b("stop", "Stop")] : b("start", "Start");
+}
+
+// The supervisor restarts a crashed local worker with backoff; how often it had to is worth seeing.
+function processState(local) {
+  const restarts = local.restarts ? ` · ${local.restarts} restart${local.restarts === 1 ? "" : "s"}` : "";
+  if (local.running) return chip("running", `pid ${local.pid}${restarts}`);
+  if (local.restart_at) return chip("restarting", `exit ${local.exit_code ?? "—"}; again ${time(local.restart_at)}${restarts}`);
+  return chip("stopped", `exit ${local.exit_code ?? "—"}${restarts}`);
 }
 
 async function startNew(then) {
@@ -53,7 +63,7 @@ async function list(root) {
                 h("td", {}, `${w.account_count} / ${w.max_accounts}`),
                 h("td", {}, megabytes(w.memory_bytes)),
                 h("td", {}, w.platforms.join(", ")),
-                h("td", {}, w.local ? chip(w.local.running ? "running" : "stopped", w.local.running ? `pid ${w.local.pid}` : `exit ${w.local.exit_code ?? "—"}`) : "remote"),
+                h("td", {}, w.local ? processState(w.local) : "remote"),
                 h("td", {}, w.status === "online" ? "live" : time(w.last_seen || w.updated_at)),
                 h("td", { class: "actions" }, controls(w, refresh)),
               ),
@@ -93,7 +103,7 @@ async function detail(root, id) {
           ["Registered", time(w.registered_at)],
           ["Last seen", w.status === "online" ? "live" : time(w.last_seen)],
           ["Stop reason", w.stop_reason || "—"],
-          ["Local process", w.local ? `${w.local.running ? "running" : "not running"}; started ${w.local.starts}×; ${w.local.command.join(" ")}` : "not run by this API"],
+          ["Local process", w.local ? [processState(w.local), ` started ${w.local.starts}×, ${w.local.restarts} after a crash; ${w.local.command.join(" ")}`] : "not run by this API"],
         ].map(([k, v]) => [h("dt", { class: "muted" }, k), h("dd", {}, v)]),
       ),
       h("div", { class: "row" }, controls(w, refresh)),
