@@ -51,7 +51,7 @@ def build(settings: Settings, nc: HiscrmClient, local_workers: bool = True) -> t
         settings=settings,
         nc=nc,
         store=EventStore(nc),
-        models=LiveModels(settings.read_models_dir, MODELS),
+        models=LiveModels(settings.read_models_dir, MODELS, nc),
         keys=KeyStore(nc, master),
         master_key=master,
     )

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hiscrm.cli.runtime import SubParsers, command, group, nats_client, parse_time, settings
+from hiscrm.projector.origin import StreamNow, env_mismatch, mismatch, stream_now
 from hiscrm.projector.rebuild import rebuild, verify
 from hiscrm.projector.storage import Generations, ModelEnv, model_versions
-from hiscrm.store.reader import stream_head
 from projections import MODELS
 
 
@@ -51,17 +51,23 @@ async def run_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_of(root: Path, head: int) -> dict[str, object]:
+def status_of(root: Path, head: int, now: StreamNow | None = None) -> dict[str, object]:
+    """With `now`, also whether the models belong to that stream (`stream_ok`, and `stream_problem` if not)."""
     gens = Generations(root)
     path = gens.current()
     if path is None or not path.exists():
-        return {"path": None, "checkpoint": 0, "stream_head": head, "lag": head, "dead_letters": 0, "models": {}}
+        empty: dict[str, object] = {"path": None, "checkpoint": 0, "stream_head": head, "lag": head}
+        stream = {} if now is None else {"stream_ok": now.exists, "stream_problem": mismatch(None, 0, now)}
+        return {**empty, "dead_letters": 0, "models": {}, **stream}
     env = ModelEnv(path, MODELS, readonly=True)
     try:
         checkpoint = env.checkpoint()
+        problem = None if now is None else env_mismatch(env, now)
         return {
             "path": str(path),
             "checkpoint": checkpoint,
+            **({} if now is None else {"built_from": env.built_from(), "stream_ok": problem is None}),
+            **({} if problem is None else {"stream_problem": problem}),
             "stream_head": head,
             "lag": max(0, head - checkpoint),
             "dead_letters": env.dead_letter_count(),
@@ -76,9 +82,10 @@ def status_of(root: Path, head: int) -> dict[str, object]:
 
 
 async def run_status(args: argparse.Namespace) -> int:
+    """Exit 1 when the models do not belong to the stream there (their checkpoint and lag mean nothing then)."""
     async with nats_client(args, "hiscrm-projections") as nc:
-        head = await stream_head(nc)
-    report = status_of(settings(args).read_models_dir, head)
+        now = await stream_now(nc)
+    report = status_of(settings(args).read_models_dir, now.head, now)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -89,7 +96,9 @@ async def run_status(args: argparse.Namespace) -> int:
         print(f"dead letters {report['dead_letters']}")
         for d in report.get("recent_dead_letters", []):  # type: ignore[union-attr]
             print(f"  seq {d['seq']} {d['subject']}: {d['reason']}")
-    return 0
+        if not report["stream_ok"]:
+            print(f"stream       NOT THE MODELS' STREAM: {report['stream_problem']}; run `hiscrm projections rebuild`")
+    return 0 if report["stream_ok"] else 1
 
 
 async def run_verify(args: argparse.Namespace) -> int:

@@ -2,10 +2,13 @@
 
 A request is sent as `hiscrm.cmd.<worker>.<account>.login_start|reply_send` with `Nats-Msg-Id` =
 the login or reply id, so a new leader sending the pending ones again within the commands
-stream's two-minute duplicate window sends nothing twice. A request for an account with no live
-worker (or disabled, deleted, unknown) becomes `login.failed` / `reply.failed` with the reason,
-appended with the expected sequence of its own aggregate so it is recorded once; an account that
-gets a worker later does not bring it back. Live logins past `expires_at_ms` become `login.expired`.
+stream's two-minute duplicate window sends nothing twice. A request for a disabled, deleted or
+unknown account becomes `login.failed` / `reply.failed` with the reason, appended with the expected
+sequence of its own aggregate so it is recorded once; so does a reply for an account with no live
+worker. A login for such an account waits instead, within its window, for a worker that runs the
+platform (right after a start, the local worker is not live yet): dispatch runs again whenever
+presence or an assignment changes. Live logins past `expires_at_ms` become `login.expired`, or
+`login.failed` with code `no_worker` if no worker ever came for them.
 
 Two requests only pass through: an operator's SMS code goes to the worker running its login as
 `login_sms_code` (msg id `<login>:sms:<seq>`), and a crawl request to the account's worker as
@@ -98,21 +101,33 @@ class Requests:
         ]
         return max(await asyncio.gather(*work), default=0)
 
-    async def expire(self, state: State, now_ms: int) -> tuple[int, int | None]:
-        """Appends `login.expired` for every lapsed session: (highest sequence, next expiry in ms or None)."""
+    async def expire(
+        self, state: State, live: Mapping[str, Presence], unplaced: Mapping[str, str], now_ms: int
+    ) -> tuple[int, int | None]:
+        """Ends every lapsed session: (highest sequence, next expiry in ms or None)."""
         lapsed = [login for login in state.logins.values() if login.expires_at_ms <= now_ms]
         done = await asyncio.gather(
-            *(
-                self._settle(
-                    c.LoginExpired(login_id=login.login_id, account_id=login.account_id),
-                    login.seq,
-                    f"{login.login_id}:expired",
-                )
-                for login in lapsed
-            )
+            *(self._lapse(login, state.accounts.get(login.account_id), live, unplaced) for login in lapsed)
         )
         upcoming = [login.expires_at_ms for login in state.logins.values() if login.expires_at_ms > now_ms]
         return max(done, default=0), min(upcoming, default=None)
+
+    async def _lapse(
+        self, login: LoginState, account: AccountState | None, live: Mapping[str, Presence], unplaced: Mapping[str, str]
+    ) -> int:
+        """`login.expired`; or, for a login that waited its whole window for a worker, `login.failed` saying so."""
+        refused = refusal(login.account_id, account, live, unplaced)
+        if refused is not None and refused[0] == "no_worker" and login.login_id not in self.sent:
+            code, reason = refused
+            fact: Fact = c.LoginFailed(
+                login_id=login.login_id,
+                account_id=login.account_id,
+                reason=f"{reason}, and none came before the login expired",
+                code=code,
+            )
+            return await self._settle(fact, login.seq, f"{login.login_id}:failed")
+        fact = c.LoginExpired(login_id=login.login_id, account_id=login.account_id)
+        return await self._settle(fact, login.seq, f"{login.login_id}:expired")
 
     async def _login(
         self, login: LoginState, account: AccountState | None, live: Mapping[str, Presence], unplaced: Mapping[str, str]
@@ -120,6 +135,8 @@ class Requests:
         refused = refusal(login.account_id, account, live, unplaced)
         if refused is not None:
             code, reason = refused
+            if code == "no_worker":
+                return 0  # it waits for a worker; dispatch comes back to it when presence or assignments change
             fact = c.LoginFailed(login_id=login.login_id, account_id=login.account_id, reason=reason, code=code)
             return await self._settle(fact, login.seq, f"{login.login_id}:failed")
         assert account is not None and account.worker_id is not None

@@ -146,7 +146,8 @@ class Coordinator:
         self._wake.set()
 
     def _presence_changed(self) -> None:
-        self.state.placement_dirty = True
+        # A worker that came (or went) may be what a waiting login needs.
+        self.state.placement_dirty = self.state.requests_dirty = True
         self._wake_up()
 
     def _config_changed(self, account_id: str) -> None:
@@ -218,7 +219,7 @@ class Coordinator:
         if self.state.requests_dirty:
             self.state.requests_dirty = False
             self._wait_for(await self.requests.dispatch(self.state, self.liveness.live, self.plan.unplaced, now))
-        appended, upcoming = await self.requests.expire(self.state, now)
+        appended, upcoming = await self.requests.expire(self.state, self.liveness.live, self.plan.unplaced, now)
         self._wait_for(appended)
         self._expire_at(upcoming)
         await self._publish_status()

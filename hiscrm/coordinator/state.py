@@ -194,6 +194,7 @@ class State:
         if account is not None:
             account.worker_id = f.worker_id
             self.placement_dirty = True
+            self.requests_dirty = True  # a login may be waiting for a worker
 
     def _account_unassigned(self, f: c.AccountUnassigned, seq: int) -> None:
         account = self._account(f.account_id, seq)

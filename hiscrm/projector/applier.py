@@ -34,6 +34,8 @@ class Applier:
         self.env = env
         self.handlers = dispatch_table(env.models)
         self._versions_written = env.stored_versions() is not None
+        # Set by whoever knows the stream: written with the next batch if the models record none yet.
+        self.built_from: str | None = None
 
     def apply_batch(self, raws: list[Raw]) -> int:
         """Apply `raws` (in stream order); returns the checkpoint afterwards. Blocking: run in a thread."""
@@ -76,6 +78,8 @@ class Applier:
             if not self._versions_written:
                 env.set_versions(txn)
                 self._versions_written = True
+            if self.built_from is not None and checkpoint and env.built_from(txn) is None:
+                env.set_built_from(txn, self.built_from)
         return checkpoint
 
     def _apply_isolated(self, txn: lmdb.Transaction, raw: Raw, rec: Recorded) -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 import msgspec
 
 from hiscrm.errors import HiscrmError
+from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
+from hiscrm.projector.origin import env_mismatch, stream_now
 from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.feed import Feed
-from hiscrm.store.reader import stream_head
 
 Progress = Callable[[int, int], None]
 
@@ -51,7 +52,10 @@ async def build_into(
     makes the whole generation durable before anyone can swap it in.
     """
     _require_empty(path)
-    head = await stream_head(nc)
+    now = await stream_now(nc)
+    if not now.exists:
+        raise HiscrmError(f"cannot rebuild: stream {EVENTS_STREAM} does not exist")
+    head = now.head
     stop_seq = head if until_seq is None else min(until_seq, head)
     until_ms = None if until_time is None else int(until_time.timestamp() * 1000)
     env = ModelEnv(path, models, durable=False)
@@ -59,6 +63,7 @@ async def build_into(
     lock.acquire()
     try:
         applier = Applier(env)
+        applier.built_from = now.identity
         # An empty stream still gets a checkpoint and versions, so the result is a valid generation.
         await asyncio.to_thread(applier.apply_batch, [])
         applied = await _replay(nc, applier, stop_seq, until_ms, progress, batch_size) if stop_seq else 0
@@ -167,6 +172,9 @@ async def verify(nc: HiscrmClient, gens: Generations, models: list[ReadModel]) -
                     f"the live models were built by other model versions ({stored}, this release has "
                     f"{model_versions(models)}); run `hiscrm projections rebuild`"
                 )
+            other = env_mismatch(live, await stream_now(nc))
+            if other is not None:
+                return checkpoint, f"{other}; run `hiscrm projections rebuild`"
             fresh_path = Path(tmp) / "fresh"
             await build_into(nc, fresh_path, models, until_seq=checkpoint)
             fresh = ModelEnv(fresh_path, models, readonly=True)

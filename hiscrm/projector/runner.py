@@ -3,17 +3,29 @@
 Deliveries are taken in batches and each batch is one LMDB transaction, applied in a thread so
 the event loop keeps receiving while LMDB writes. If a rebuild swaps in a new generation, the
 projector notices at the next batch, reopens, and continues from that generation's checkpoint.
+
+Before it follows, and at most every `check_every_s` while it does (always before applying what it
+received), it checks that HISCRM_EVENTS is still the stream the models were built from
+(hiscrm/projector/origin.py). If not, it applies nothing more: with `rebuild_on_other_stream` (as
+`hiscrm up` runs it) it rebuilds from the stream that is there, otherwise it reports the difference in
+`other_stream` and waits for `hiscrm projections rebuild`. A deleted stream's consumer falls silent
+for three heartbeats before the feed recreates it, so the check sees the change before any delivery
+from a new stream could arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
+from hiscrm.projector.origin import StreamNow, env_mismatch, stream_now
 from hiscrm.projector.rebuild import rebuild
 from hiscrm.projector.storage import Generations, ModelEnv, WriterLock, model_versions, release_env, shared_env
 from hiscrm.store.connection import HiscrmClient
@@ -33,14 +45,19 @@ class Projector:
         *,
         batch_size: int = 2000,
         on_applied: Applied | None = None,
+        rebuild_on_other_stream: bool = False,
+        check_every_s: float = 1.0,
     ) -> None:
         self.nc = nc
         self.gens = Generations(root)
         self.models = models
         self.batch_size = batch_size
         self.on_applied = on_applied
+        self.rebuild_on_other_stream = rebuild_on_other_stream
+        self.check_every_s = check_every_s
         self.checkpoint = 0
         self.caught_up = asyncio.Event()
+        self.other_stream: str | None = None  # why the models do not belong to the stream there, while so
 
     async def _open(self) -> tuple[ModelEnv, WriterLock]:
         path = self.gens.ensure_current()
@@ -60,10 +77,37 @@ class Projector:
         while not stop.is_set():
             env, lock = await self._open()
             try:
-                await self._follow(env, stop)
+                now = await stream_now(self.nc)
+                problem = env_mismatch(env, now)
+                if problem is None:
+                    self._belongs()
+                    await self._follow(env, now, stop)
+                    continue
             finally:
                 lock.release()
                 release_env(env)
+            await self._other_stream(problem, now, stop)
+
+    def _belongs(self) -> None:
+        if self.other_stream is not None:
+            log.info("projector: the read models and %s belong together again", EVENTS_STREAM)
+        self.other_stream = None
+
+    async def _other_stream(self, problem: str, now: StreamNow, stop: asyncio.Event) -> None:
+        """Models that are not the stream's: rebuild them from it, or refuse and wait for someone who will."""
+        self.caught_up.clear()
+        if self.rebuild_on_other_stream and now.exists:
+            log.warning("projector: %s; rebuilding the read models from the stream there now", problem)
+            self.other_stream = problem
+            done = await rebuild(self.nc, self.gens, self.models)
+            log.info("projector: rebuilt %d facts up to sequence %d", done.facts, done.checkpoint)
+            return
+        if problem != self.other_stream:
+            advice = "waiting for it" if not now.exists else "applying nothing until `hiscrm projections rebuild`"
+            log.error("projector: %s; %s", problem, advice)
+        self.other_stream = problem
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.check_every_s)
 
     def _swapped(self, env: ModelEnv) -> bool:
         """Whether CURRENT names another directory than the open one, however either path is spelled
@@ -71,14 +115,22 @@ class Projector:
         current = self.gens.current()
         return current is None or current.resolve() != env.path.resolve()
 
-    async def _follow(self, env: ModelEnv, stop: asyncio.Event) -> None:
+    async def _follow(self, env: ModelEnv, now: StreamNow, stop: asyncio.Event) -> None:
         applier = Applier(env)
+        applier.built_from = now.identity
         self.checkpoint = env.checkpoint()
         feed = await Feed.open(self.nc, from_seq=self.checkpoint + 1)
         log.info("projector: %s from sequence %d", env.path, self.checkpoint + 1)
+        checked = time.monotonic()
         try:
             while not stop.is_set():
                 batch = await feed.batch(self.batch_size, timeout=0.5)
+                if time.monotonic() - checked >= self.check_every_s or (batch and applier.built_from is None):
+                    # Before anything it received is applied: is it still the stream the models came from?
+                    now, checked = await stream_now(self.nc), time.monotonic()
+                    applier.built_from = now.identity
+                    if env_mismatch(env, now) is not None:
+                        return
                 if batch:
                     self.checkpoint = await asyncio.to_thread(applier.apply_batch, batch)
                     if self.on_applied is not None:

@@ -3,7 +3,8 @@
 Read models live in a generation directory; `CURRENT` is a symlink to the live one. A rebuild
 fills a new generation aside and swaps the link with one rename, so readers see either the old
 models or the new ones, never a half-built mix. The checkpoint (the last stream sequence
-applied) and the model versions are written in the same transaction as the model changes.
+applied), the model versions and the identity of the stream they came from are written in the
+same transaction as the model changes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ META = "_meta"
 DEAD = "_dead_letters"
 CHECKPOINT = b"checkpoint"
 VERSIONS = b"versions"
+BUILT_FROM = b"built_from"  # the identity of the stream the models were built from (hiscrm/projector/origin.py)
 CURRENT = "CURRENT"
 MAP_SIZE = 1 << 40  # sparse: LMDB only uses what it writes
 
@@ -115,6 +117,18 @@ class ModelEnv:
 
     def set_checkpoint(self, txn: lmdb.Transaction, seq: int) -> None:
         txn.put(CHECKPOINT, be64(seq), db=self.dbs[META])
+
+    def built_from(self, txn: lmdb.Transaction | None = None) -> str | None:
+        if META not in self.dbs:
+            return None
+        if txn is None:
+            with self.read() as own:
+                return self.built_from(own)
+        raw = txn.get(BUILT_FROM, db=self.dbs[META])
+        return bytes(raw).decode() if raw else None
+
+    def set_built_from(self, txn: lmdb.Transaction, identity: str) -> None:
+        txn.put(BUILT_FROM, identity.encode(), db=self.dbs[META])
 
     def stored_versions(self) -> dict[str, int] | None:
         if META not in self.dbs:

@@ -73,11 +73,13 @@ async def test_login_commands_go_to_the_assigned_worker_or_fail_with_a_reason(
     nc, store: EventStore, coordinator: Coordinator, start_worker: StartWorker
 ) -> None:
     worker = await assigned_worker(store, start_worker)
-    await create_accounts(store, ["lonely"], platform="xhs")  # no worker runs xhs
+    await create_accounts(store, ["lonely", "gone"], platform="xhs")  # no worker runs xhs
+    await store.append(c.AccountDeleted(account_id="gone"))
 
     await store.append(c.LoginRequested(login_id="ok", account_id="acc", expires_at_ms=in_ms(300)))
-    await store.append(c.LoginRequested(login_id="no-worker", account_id="lonely", expires_at_ms=in_ms(300)))
+    await store.append(c.LoginRequested(login_id="waits", account_id="lonely", expires_at_ms=in_ms(300)))
     await store.append(c.LoginRequested(login_id="nobody", account_id="ghost", expires_at_ms=in_ms(300)))
+    await store.append(c.LoginRequested(login_id="deleted", account_id="gone", expires_at_ms=in_ms(300)))
     await eventually(lambda: [cmd.login_id for cmd in worker.handler.commands] == ["ok"])
 
     async def failures() -> dict[str, c.LoginFailed]:
@@ -89,16 +91,30 @@ async def test_login_commands_go_to_the_assigned_worker_or_fail_with_a_reason(
         if len(failed) == 2:
             break
         await asyncio.sleep(0.05)
-    assert failed["no-worker"].code == "no_worker"
-    assert failed["no-worker"].reason == "account lonely has no live worker: no live worker runs platform 'xhs'"
     assert failed["nobody"].code == "unknown_account"
-
-    # A worker for xhs now: the account gets it, the failed request does not come back.
+    assert failed["deleted"].code == "account_deleted"
+    # Issue 13, finding 10: a login asked for before a worker of its platform is live waits for one
+    # (within its window) rather than failing at once with no_worker, as it did right after a start.
     late = await start_worker("late", platforms=("xhs",))
     await eventually(lambda: "lonely" in late.held)
-    await asyncio.sleep(0.3)
-    assert late.handler.commands == []
-    assert set(await failures()) == {"no-worker", "nobody"}
+    await eventually(lambda: [cmd.login_id for cmd in late.handler.commands] == ["waits"], what="the waiting login")
+    assert set(await failures()) == {"nobody", "deleted"}
+
+
+async def test_a_login_that_waits_its_whole_window_for_a_worker_fails_saying_so(
+    nc, store: EventStore, coordinator: Coordinator, start_worker: StartWorker
+) -> None:
+    worker = await assigned_worker(store, start_worker)
+    await create_accounts(store, ["lonely"], platform="xhs")
+    await store.append(c.LoginRequested(login_id="short", account_id="lonely", expires_at_ms=in_ms(1.0)))
+    await store.append(c.LoginRequested(login_id="served", account_id="acc", expires_at_ms=in_ms(1.0)))
+    await eventually(lambda: "short" not in coordinator.state.logins, timeout=10, what="the login ends")
+    await eventually(lambda: "served" not in coordinator.state.logins, timeout=10, what="the served login ends")
+    [failed] = await facts_of(nc, c.LoginFailed)
+    assert (failed.login_id, failed.code) == ("short", "no_worker")
+    assert "no live worker runs platform 'xhs'" in failed.reason and "before the login expired" in failed.reason
+    assert [f.login_id for f in await facts_of(nc, c.LoginExpired)] == ["served"]  # it had a worker
+    assert [cmd.login_id for cmd in worker.handler.commands] == ["served"]
 
 
 async def test_a_lapsed_login_expires_once(nc, store: EventStore, start_coordinator, start_worker: StartWorker) -> None:  # type: ignore[no-untyped-def]
