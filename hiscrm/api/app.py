@@ -15,6 +15,7 @@ from hiscrm.api.auth import Tokens
 from hiscrm.api.envelopes import failure, family_of
 from hiscrm.api.errors import ApiError
 from hiscrm.api.im.page_cache import PageCache
+from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.indexed_router import IndexedRouter
 from hiscrm.api.metrics import Metrics, MetricsMiddleware
 from hiscrm.api.openapi import document
@@ -59,6 +60,7 @@ def create_app(services: Services, tokens: Tokens) -> Starlette:
     app.state.stopping = asyncio.Event()
     app.state.metrics = metrics
     app.state.page_cache = PageCache()
+    app.state.shaped = ShapedItems()
     app.state.openapi = document(all_endpoints)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -8,6 +8,7 @@ import msgspec
 
 from hiscrm.api.im.common import Paged, im_router, refuse_limited, sees, visible_account
 from hiscrm.api.im.queries import Page, bad_cursor, index, walk
+from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import User, UserStatus, user_status
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1 import accounts as admin
@@ -76,12 +77,14 @@ async def list_accounts(call: Call) -> UserList:
     q: UserQuery = call.query
     if q.cursor:
         await _check_cursor(call, q.cursor)
+    shaped: ShapedItems = call.request.app.state.shaped
     with call.services.models.read() as tx:
 
-        def load(account_id: str) -> accounts.AccountRow | None:
-            return tx.get(accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
+        def load(account_id: str) -> Stored | None:
+            return shaped.load(tx, accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
 
-        def keep(row: accounts.AccountRow) -> bool:
+        def keep(stored: Stored) -> bool:
+            row: accounts.AccountRow = stored.row
             return (
                 sees(call, row.account_id)
                 and (q.status is None or user_status(row) == q.status)
@@ -90,15 +93,15 @@ async def list_accounts(call: Call) -> UserList:
 
         # Deleted accounts leave the index, so a cursor naming one still resumes at the right place.
         order = index(tx, accounts.ORDER, b"", be64(q.cursor) if q.cursor else None, str)
-        page: Page[accounts.AccountRow] = walk(
+        page: Page[Stored] = walk(
             order,
             load,
             keep,
             q.count,
             q.cursor,
-            lambda row: row.seq,
+            lambda stored: stored.row.seq,
         )
-    return UserList(users=[User.of(row) for row in page.rows], cursor=page.cursor, has_more=page.has_more)
+    return UserList(users=[shaped.json(s, User.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more)
 
 
 @router.route("GET", "/api/im/accounts/{user_id}", summary="one account", response=User)

@@ -17,6 +17,7 @@ from hiscrm.api.im.common import (
     visible_account,
 )
 from hiscrm.api.im.queries import Page, after_key, index, under, walk
+from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Content, WorkStats, content_stats
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -55,24 +56,25 @@ async def list_contents(call: Call) -> ImPage:
         account_id = visible_account(call, tx, q.account_id).account_id
         prefix = under(account_id)
         cursor_row = contents.by_seq(tx, q.cursor) if q.cursor else None
-        page: Page[ContentRow] = walk(
+        shaped: ShapedItems = call.request.app.state.shaped
+        page: Page[Stored] = walk(
             index(
                 tx,
                 contents.ORDER,
                 prefix,
                 after_key(q.cursor, contents.order_key(cursor_row) if cursor_row else None, prefix),
             ),
-            lambda k: tx.get(contents.ROWS, k, ContentRow),
-            lambda row: (
-                (q.platform is None or row.platform == q.platform)
-                and (q.content_type is None or row.content_type == q.content_type)
-                and (q.is_new is None or row.is_new == q.is_new)
+            lambda k: shaped.load(tx, contents.ROWS, k, ContentRow),
+            lambda stored: (
+                (q.platform is None or stored.row.platform == q.platform)
+                and (q.content_type is None or stored.row.content_type == q.content_type)
+                and (q.is_new is None or stored.row.is_new == q.is_new)
             ),
             q.count,
             q.cursor,
-            lambda row: row.seq,
+            lambda stored: stored.row.seq,
         )
-    return ImPage({"contents": [Content.of(r) for r in page.rows]}, page.cursor, page.has_more)
+    return ImPage({"contents": [shaped.json(s, Content.of) for s in page.rows]}, page.cursor, page.has_more)
 
 
 def content_row(call: Call, tx: Tx, content_id: str, account_id: str | None) -> ContentRow:

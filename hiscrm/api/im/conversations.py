@@ -24,6 +24,7 @@ from hiscrm.api.im.common import (
     visible_account,
 )
 from hiscrm.api.im.queries import after_key, index, under, walk
+from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import Conversation
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -82,16 +83,17 @@ async def list_conversations(call: Call) -> ConversationList:
                 and (q.is_muted is None or row.is_muted == q.is_muted)
             )
 
+        shaped: ShapedItems = call.request.app.state.shaped
         page = walk(
             index(tx, conv.CONVERSATIONS_ORDER, prefix, after),
-            lambda k: tx.get(conv.CONVERSATIONS, k, ConversationRow),
-            keep,
+            lambda k: shaped.load(tx, conv.CONVERSATIONS, k, ConversationRow),
+            lambda stored: keep(stored.row),
             q.count,
             q.cursor,
-            lambda row: row.seq,
+            lambda stored: stored.row.seq,
         )
     return ConversationList(
-        conversations=[Conversation.of(r) for r in page.rows], cursor=page.cursor, has_more=page.has_more
+        conversations=[shaped.json(s, Conversation.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -22,6 +23,7 @@ from hiscrm.api.im.common import (
 )
 from hiscrm.api.im.queries import Page, after_key, index, under, walk, work_title
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
+from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Discussion, DiscussionStats
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -73,7 +75,7 @@ def _account(call: Call, tx: Tx, q: DiscussionQuery) -> str:
     raise bad_request("account_id is required (or name content_id or parent_comment_id)")
 
 
-def _walk(call: Call, tx: Tx, q: DiscussionQuery, keep: Callable[[CommentRow], bool]) -> Page[CommentRow]:
+def _walk(call: Call, tx: Tx, q: DiscussionQuery, keep: Callable[[CommentRow], bool]) -> Page[Stored]:
     account_id = _account(call, tx, q)
     parent, content_id = maybe_ident(q.parent_comment_id, "parent_comment_id"), maybe_ident(q.content_id, "content_id")
     cursor_row = comments.by_seq(tx, q.cursor) if q.cursor else None
@@ -85,7 +87,8 @@ def _walk(call: Call, tx: Tx, q: DiscussionQuery, keep: Callable[[CommentRow], b
         table, prefix, position = comments.INBOX, under(account_id), comments.inbox_key
     after = after_key(q.cursor, position(cursor_row) if cursor_row else None, prefix)
 
-    def accepted(row: CommentRow) -> bool:
+    def accepted(stored: Stored) -> bool:
+        row: CommentRow = stored.row
         return (
             (content_id is None or row.content_id == content_id)
             and (q.is_read is None or row.is_read == q.is_read)
@@ -94,18 +97,28 @@ def _walk(call: Call, tx: Tx, q: DiscussionQuery, keep: Callable[[CommentRow], b
             and keep(row)
         )
 
+    shaped: ShapedItems = call.request.app.state.shaped
     return walk(
         index(tx, table, prefix, after),
-        lambda k: tx.get(comments.ROWS, k, CommentRow),
+        lambda k: shaped.load(tx, comments.ROWS, k, CommentRow),
         accepted,
         q.count,
         q.cursor,
-        lambda row: row.seq,
+        lambda stored: stored.row.seq,
     )
 
 
-def _items(tx: Tx, rows: list[CommentRow]) -> list[Discussion]:
-    return [Discussion.of(r, work_title(tx, r.account_id, r.content_id, r.content_title)) for r in rows]
+def _items(call: Call, tx: Tx, page: Page[Stored]) -> list[Any]:
+    """The page's discussions as JSON ready to embed; a work's title is looked up once per page."""
+    shaped: ShapedItems = call.request.app.state.shaped
+    titles: dict[str, str | None] = {}
+    items = []
+    for stored in page.rows:
+        row: CommentRow = stored.row
+        if row.content_id not in titles:
+            titles[row.content_id] = work_title(tx, row.account_id, row.content_id, None)
+        items.append(shaped.json(stored, Discussion.of, titles[row.content_id] or row.content_title))
+    return items
 
 
 @router.route(
@@ -120,7 +133,7 @@ async def list_discussions(call: Call) -> ImPage:
     q: DiscussionQuery = call.query
     with call.services.models.read() as tx:
         page = _walk(call, tx, q, lambda row: True)
-        items = _items(tx, page.rows)
+        items = _items(call, tx, page)
     return ImPage({"discussions": items}, page.cursor, page.has_more)
 
 
@@ -148,7 +161,7 @@ async def thread(call: Call) -> ImPage:
                 stats.total += 1
                 stats.new_count += row.is_new
                 stats.unread_count += not row.is_read
-        items = _items(tx, page.rows)
+        items = _items(call, tx, page)
     return ImPage({"discussions": items, "stats": stats}, page.cursor, page.has_more)
 
 

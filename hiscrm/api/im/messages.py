@@ -24,6 +24,7 @@ from hiscrm.api.im.common import (
 from hiscrm.api.im.conversations import conversation_row
 from hiscrm.api.im.queries import Page, after_key, index, under, walk
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
+from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Message, MessageStatus
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -86,17 +87,21 @@ def _page(call: Call, q: MessageQuery, conversation_id: str | None) -> MessageLi
         else:
             table, prefix = conv.MESSAGES_INBOX, under(account_id)
             position = conv.inbox_key(cursor_row) if cursor_row else None
-        page: Page[MessageRow] = walk(
+        shaped: ShapedItems = call.request.app.state.shaped
+        keep = _filter(q)
+        page: Page[Stored] = walk(
             index(tx, table, prefix, after_key(q.cursor, position, prefix)),
-            lambda k: tx.get(conv.MESSAGES, k, MessageRow),
-            _filter(q),
+            lambda k: shaped.load(tx, conv.MESSAGES, k, MessageRow),
+            lambda stored: keep(stored.row),
             q.count,
             q.cursor,
-            lambda row: row.seq,
+            lambda stored: stored.row.seq,
             # Newest first: past the first message older than since_time, none can match.
-            stop=(lambda row: row.create_time < q.since_time) if q.since_time is not None else None,  # type: ignore[operator]
+            stop=(lambda stored: stored.row.create_time < q.since_time) if q.since_time is not None else None,  # type: ignore[operator]
         )
-    return MessageList(messages=[Message.of(r) for r in page.rows], cursor=page.cursor, has_more=page.has_more)
+    return MessageList(
+        messages=[shaped.json(s, Message.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
+    )
 
 
 def _filter(q: MessageQuery) -> Callable[[MessageRow], bool]:

@@ -29,6 +29,7 @@ from hiscrm.api.im.common import (
     visible_accounts,
 )
 from hiscrm.api.im.queries import bad_cursor, under, walk
+from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Notification
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -67,10 +68,11 @@ class NotificationsRead(msgspec.Struct, kw_only=True):
     missing: list[int]
 
 
-def _newest_first(tx: Tx, account_id: str, after_seq: int) -> Iterator[NotificationRow]:
+def _newest_first(tx: Tx, shaped: ShapedItems, account_id: str, after_seq: int) -> Iterator[Stored]:
     """One account's notifications strictly older than `after_seq` (all with 0)."""
     after = notifications.row_key(account_id, after_seq) if after_seq else None
-    return (row for _, row in scan_after(tx, notifications.ROWS, under(account_id), after, NotificationRow))
+    for k, raw in scan_after(tx, notifications.ROWS, under(account_id), after, msgspec.Raw):
+        yield shaped.stored(notifications.ROWS, k, bytes(raw), NotificationRow)
 
 
 @router.route(
@@ -90,17 +92,20 @@ async def list_notifications(call: Call) -> NotificationList:
         if q.cursor and notifications.account_of(tx, q.cursor) not in account_ids:
             raise bad_cursor(q.cursor)
         # Every account's list is newest first by seq, and seqs are unique: merging them is the whole list.
-        rows = heapq.merge(*(_newest_first(tx, a, q.cursor) for a in account_ids), key=lambda row: -row.seq)
+        shaped: ShapedItems = call.request.app.state.shaped
+        rows = heapq.merge(
+            *(_newest_first(tx, shaped, a, q.cursor) for a in account_ids), key=lambda stored: -stored.row.seq
+        )
         page = walk(
             rows,
-            lambda row: row,
-            lambda row: q.is_read is None or row.is_read == q.is_read,
+            lambda stored: stored,
+            lambda stored: q.is_read is None or stored.row.is_read == q.is_read,
             q.count,
             q.cursor,
-            lambda row: row.seq,
+            lambda stored: stored.row.seq,
         )
     return NotificationList(
-        notifications=[Notification.of(r) for r in page.rows], cursor=page.cursor, has_more=page.has_more
+        notifications=[shaped.json(s, Notification.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
     )
 
 
