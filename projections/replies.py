@@ -1,7 +1,8 @@
 """Replies sent through the reply flow (to a comment or as a DM), findable by reply_id and request_id.
 
 A reply's `seq` is the seq of its reply.requested; both lists are newest first by that seq, which
-is also their key, so a cursor needs no lookup. The first request for a request_id owns it.
+is also their key, so a cursor needs no lookup. The first request for a request_id owns it within its
+account: request ids are each tenant's own, so one tenant's id says nothing about another's replies.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, key, newest_first
 
 NAME = "replies"
-VERSION = 1
+VERSION = 2  # 2: request ids indexed per account
 ROWS = "replies"  # key(reply_id) -> ReplyRow
-BY_REQUEST = "replies_by_request"  # key(request_id) -> reply_id
+BY_REQUEST = "replies_by_request"  # key(account_id, request_id) -> reply_id
 BY_ACCOUNT = "replies_by_account"  # key(account_id, newest_first(seq)) -> reply_id
 ALL = "replies_all"  # newest_first(seq) -> reply_id
 TABLES = (ROWS, BY_REQUEST, BY_ACCOUNT, ALL)
@@ -50,14 +51,14 @@ def row_key(reply_id: str) -> bytes:
     return key(reply_id)
 
 
-def by_request(tx: Tx, request_id: str) -> ReplyRow | None:
-    reply_id = tx.get(BY_REQUEST, key(request_id), str)
+def by_request(tx: Tx, account_id: str, request_id: str) -> ReplyRow | None:
+    reply_id = tx.get(BY_REQUEST, key(account_id, request_id), str)
     return None if reply_id is None else tx.get(ROWS, row_key(reply_id), ReplyRow)
 
 
 def _requested(tx: Tx, rec: Recorded) -> None:
     f: c.ReplyRequested = rec.fact  # type: ignore[assignment]
-    if tx.exists(ROWS, row_key(f.reply_id)) or tx.exists(BY_REQUEST, key(f.request_id)):
+    if tx.exists(ROWS, row_key(f.reply_id)) or tx.exists(BY_REQUEST, key(f.account_id, f.request_id)):
         return
     row = ReplyRow(
         reply_id=f.reply_id,
@@ -75,7 +76,7 @@ def _requested(tx: Tx, rec: Recorded) -> None:
         updated_at=rec.time_ms,
     )
     tx.put(ROWS, row_key(f.reply_id), row)
-    tx.put(BY_REQUEST, key(f.request_id), f.reply_id)
+    tx.put(BY_REQUEST, key(f.account_id, f.request_id), f.reply_id)
     tx.put(BY_ACCOUNT, key(f.account_id, newest_first(rec.seq)), f.reply_id)
     tx.put(ALL, newest_first(rec.seq), f.reply_id)
 

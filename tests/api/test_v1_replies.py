@@ -27,12 +27,12 @@ async def test_a_reply_is_pending_at_once_with_its_ids_beside_data(api: Api) -> 
     r = await api.call("POST", "/api/v1/replies", json=request())
     assert r.status_code == 201, r.text
     body = r.json()
-    reply_id = reply_id_for("req-1")
+    reply_id = reply_id_for("shop1", "req-1")
     assert body["success"] is True
     assert (body["reply_id"], body["request_id"], body["status"]) == (reply_id, "req-1", "pending")
     data = body["data"]
     assert data["reply_id"] == reply_id and data["status"] == "pending" and data["reply_content"] == "谢谢支持!"
-    assert data["target_type"] == "comment" and data["video_id"] == "v1" and data["requested_by"] == "admin"
+    assert data["target_type"] == "comment" and data["video_id"] == "v1" and data["requested_by"].startswith("admin")
     assert await api.ok("GET", f"/api/v1/replies/{reply_id}") == data
     [recorded] = await api.store.history("reply", reply_id)
     assert isinstance(recorded.fact, c.ReplyRequested) and recorded.fact.content == "谢谢支持!"
@@ -53,7 +53,7 @@ async def test_concurrent_repeats_record_one_reply(api: Api) -> None:
     answers = await asyncio.gather(*(api.call("POST", "/api/v1/replies", json=request()) for _ in range(6)))
     assert sorted(r.status_code for r in answers) == [200] * 5 + [201]
     assert len({r.json()["data"]["reply_id"] for r in answers}) == 1
-    assert len(await api.store.history("reply", reply_id_for("req-1"))) == 1
+    assert len(await api.store.history("reply", reply_id_for("shop1", "req-1"))) == 1
 
 
 async def test_a_repeat_with_another_body_racing_the_first_is_still_a_conflict(api: Api) -> None:

@@ -39,9 +39,9 @@ def test_reply_lifecycle_and_request_index(log: FactLog) -> None:
         log.now,
     )
     with log.tx() as tx:
-        found = replies.by_request(tx, "q1")
+        found = replies.by_request(tx, "acc1", "q1")
         assert found is not None and found.reply_id == "r1"
-        assert replies.by_request(tx, "q2") is None
+        assert replies.by_request(tx, "acc1", "q2") is None
 
     log.append(request("r2", "q1"))
     assert reply(log, "r2") is None, "a request_id is owned by its first reply"

@@ -1,9 +1,11 @@
 """/api/v1/replies: the real send path. A request becomes `reply.requested`; the coordinator sends it to
 the account's worker, which reports `reply.sent` or `reply.failed`.
 
-Idempotent on `request_id`: the reply id is a hash of it, and `reply.requested` is appended only if
-that reply has no fact yet, so the same request sent twice, even to two API processes at once,
-records one reply. A repeat with the same body gets the first reply back; another body is a 409.
+Idempotent on `request_id` within the account: the reply id is a hash of both, and `reply.requested`
+is appended only if that reply has no fact yet, so the same request sent twice, even to two API
+processes at once, records one reply. A repeat with the same body gets the first reply back; another
+body is a 409. The same request id on another account is another request: each tenant's ids are its
+own, and reusing one never reveals another tenant's reply.
 """
 
 from __future__ import annotations
@@ -107,9 +109,10 @@ class ReplyQuery(msgspec.Struct, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
 
 
-def reply_id_for(request_id: str) -> str:
-    """Any request id maps to one valid subject token, the same one every time."""
-    return "rp-" + hashlib.blake2b(request_id.encode(), digest_size=12).hexdigest()
+def reply_id_for(account_id: str, request_id: str) -> str:
+    """An account's request id maps to one valid subject token, the same one every time."""
+    scoped = f"{account_id}\n{request_id}"  # an account id has no newline (it is a subject token)
+    return "rp-" + hashlib.blake2b(scoped.encode(), digest_size=12).hexdigest()
 
 
 def _reply(tx: Tx, reply_id: str) -> ReplyRow:
@@ -145,7 +148,7 @@ async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, R
     if not b.reply_content.strip():
         raise bad_request("reply_content is blank")
     fact = c.ReplyRequested(
-        reply_id=reply_id_for(b.request_id),
+        reply_id=reply_id_for(account_id, b.request_id),
         account_id=account_id,
         request_id=b.request_id,
         target_type=b.target_type,
@@ -158,7 +161,7 @@ async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, R
     )
     services = call.services
     with services.models.read() as tx:
-        first = replies.by_request(tx, b.request_id)
+        first = replies.by_request(tx, account_id, b.request_id)
         if first is not None:
             _repeat(fact, first)
             return fact, Reply.of(first), 200
