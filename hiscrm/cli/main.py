@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "hiscrm.cli.auth_cmd",
     "hiscrm.cli.tokens_cmd",
 )
+    "hiscrm.cli.accounts_cmd",
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,7 +119,7 @@ class _SmsStep:
             return
         code = self.report.sms_code()
         if code is not None:
-            await dialog.locator(site.SMS_CODE_INPUT).fill(code)
+            await self.page.locator(site.SMS_CODE_INPUT).fill(code)
             await dialog.get_by_role("button", name=site.TEXT_VERIFY, exact=True).click()
             self.checking = True
 

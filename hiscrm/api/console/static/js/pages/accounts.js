@@ -1,10 +1,121 @@
-// Accounts: list, add, edit, disable, delete, and the QR login.
+// Accounts: list (unhealthy ones first), add, edit, disable, delete; log in by QR or by importing a
+// session, log out, crawl now (one account or every account of a worker), crawler switches, pin to a
+// worker, and each account's recent crawl passes.
 
 import { v1 } from "../api.js";
 import { keepFresh } from "../live.js";
 import { describe } from "../troubles.js";
-import { ago, chip, clear, confirmDialog, field, formDialog, h, select, swap, table, toast } from "../ui.js";
-import { openLogin } from "./login_dialog.js";
+import { ago, chip, clear, confirmDialog, field, formDialog, h, modal, select, swap, table, time, toast } from "../ui.js";
+import { openImport, openLogin } from "./login_dialog.js";
+
+const PARTS = [
+  ["works", "Works"],
+  ["comments", "Comments"],
+  ["dms", "Direct messages"],
+  ["notifications", "Notifications"],
+];
+
+// Worse first: failing passes (longest run first), then trouble, then the rest in their own order.
+const unhealthy = (a) => (a.health.consecutive_failures > 0 ? 2 : a.trouble || a.login_status === "expired" ? 1 : 0);
+
+function byHealth(accounts) {
+  return accounts
+    .map((a, i) => [a, i])
+    .sort(([a, i], [b, j]) => unhealthy(b) - unhealthy(a) || b.health.consecutive_failures - a.health.consecutive_failures || i - j)
+    .map(([a]) => a);
+}
+
+async function switches(a) {
+  return modal((close) => {
+    const boxes = PARTS.map(([name, label]) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", name, checked: a.crawl[name] }), ` ${label}`),
+    );
+    const error = h("p", { class: "error", role: "alert" });
+    return h(
+      "form",
+      {
+        id: "switches-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const crawl = Object.fromEntries(PARTS.map(([name], i) => [name, boxes[i].querySelector("input").checked]));
+          try {
+            close(await v1("PATCH", `/api/v1/accounts/${encodeURIComponent(a.id)}`, { crawl }));
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      h("h2", {}, `What to crawl for ${a.account_name}`),
+      h("p", { class: "muted" }, "Applied to the next pass, without a restart. Works are still read when comments need them."),
+      boxes,
+      error,
+      h(
+        "div",
+        { class: "buttons" },
+        h("button", { type: "button", onclick: () => close(undefined) }, "Cancel"),
+        h("button", { type: "submit", class: "primary" }, "Save"),
+      ),
+    );
+  });
+}
+
+async function pin(a) {
+  const workers = await v1("GET", "/api/v1/workers");
+  const options = [["", "any worker (not pinned)"], ...workers.map((w) => [w.id, `${w.id} (${w.status})`])];
+  const fields = [field("worker_id", "Run only on", select("worker_id", options, a.pinned_worker_id || ""))];
+  return formDialog(`Pin ${a.account_name} to a worker`, fields, "Save", (v) =>
+    v1("PUT", `/api/v1/accounts/${encodeURIComponent(a.id)}/pin`, { worker_id: v.worker_id || null }),
+  );
+}
+
+async function crawlWorker() {
+  const workers = (await v1("GET", "/api/v1/workers")).filter((w) => w.status === "online");
+  if (!workers.length) throw new Error("No worker is online.");
+  const fields = [field("worker_id", "Worker", select("worker_id", workers.map((w) => [w.id, w.id]), workers[0].id))];
+  const done = await formDialog("Crawl every account of a worker now", fields, "Crawl now", (v) =>
+    v1("POST", "/api/v1/accounts/crawl-now", { worker_id: v.worker_id }),
+  );
+  return done && `Crawl requested for ${done.account_ids.length} account(s)`;
+}
+
+async function history(a) {
+  const passes = await v1("GET", `/api/v1/accounts/${encodeURIComponent(a.id)}/passes`);
+  const counts = (n) => (n ? Object.entries(n).map(([k, v]) => `${v} ${k}`).join(", ") : "nothing new");
+  const rows = passes.map((p) =>
+    h(
+      "tr",
+      { class: p.ok ? "" : "failed-pass" },
+      h("td", {}, time(p.at)),
+      h("td", {}, p.ok ? chip("success", "ok") : chip("failed", p.kind || "failed")),
+      h("td", {}, p.ok ? `pass ${p.pass_no}, ${((p.duration_ms || 0) / 1000).toFixed(1)} s, ${counts(p.new)}` : p.error || "—"),
+      h("td", {}, p.consecutive ? `${p.consecutive} in a row` : ""),
+      h("td", {}, p.worker_id || "—"),
+    ),
+  );
+  return modal((close) =>
+    h(
+      "div",
+      { id: "passes-dialog" },
+      h("h2", {}, `Recent crawl passes of ${a.account_name}`),
+      rows.length ? table(["when", "outcome", "detail", "run", "worker"], rows) : h("p", { class: "muted" }, "No pass yet."),
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: () => close() }, "Close")),
+    ),
+  );
+}
+
+function healthCell(a) {
+  const hl = a.health;
+  if (hl.consecutive_failures > 0) {
+    return h(
+      "td",
+      { class: "health" },
+      chip("failed", `${hl.consecutive_failures} failed in a row`),
+      h("div", { class: "error" }, hl.last_error || hl.last_error_kind || ""),
+      h("div", { class: "muted" }, `last good pass ${ago(hl.last_success_at)}`),
+    );
+  }
+  return h("td", { class: "health" }, hl.last_success_at ? chip("success", "ok") : h("span", { class: "muted" }, "no pass yet"));
+}
 
 async function proxyOptions(current) {
   const proxies = await v1("GET", "/api/v1/proxies");
@@ -63,34 +174,67 @@ export async function mount(root) {
 
   const path = (a) => `/api/v1/accounts/${encodeURIComponent(a.id)}`;
 
+  const button = (a, name, label, onclick, extra = {}) =>
+    h("button", { type: "button", class: `${name}-btn`, dataset: { key: `${a.id}:${name}` }, onclick, ...extra }, label);
+
   function row(a) {
     const trouble = a.trouble ? describe(a.trouble.kind).title : null;
     const who = a.user_info?.nickname;
+    const loggedIn = a.has_credentials && a.login_status !== "not_logged_in";
+    const off = Object.entries(a.crawl).filter(([, on]) => !on).map(([name]) => name);
     return h(
       "tr",
-      { dataset: { accountId: a.id, loginStatus: a.login_status } },
-      h("td", {}, h("strong", {}, a.account_name), h("div", { class: "muted" }, a.id, who ? ` · ${who}` : "")),
+      { dataset: { accountId: a.id, loginStatus: a.login_status, failures: a.health.consecutive_failures } },
+      h(
+        "td",
+        {},
+        h("strong", {}, a.account_name),
+        h("div", { class: "muted" }, a.id, who ? ` · ${who}` : ""),
+        off.length ? h("div", { class: "muted switches-off" }, `not crawled: ${off.join(", ")}`) : null,
+      ),
       h("td", { class: "login" }, chip(a.login_status), trouble ? h("div", { class: "muted" }, trouble) : null),
       h("td", {}, chip(a.status)),
-      h("td", {}, a.assigned_worker_id || "—"),
+      h(
+        "td",
+        { class: "worker" },
+        a.assigned_worker_id || "—",
+        a.pinned_worker_id ? h("div", { class: "muted pinned" }, `pinned to ${a.pinned_worker_id}`) : null,
+        a.waiting_reason && a.status === "active" ? h("div", { class: "notice waiting" }, a.waiting_reason) : null,
+      ),
+      healthCell(a),
       h("td", {}, ago(freshness[a.id])),
       h(
         "td",
         { class: "actions" },
-        h(
-          "button",
-          {
-            type: "button",
-            class: "login-btn",
-            dataset: { key: `${a.id}:login` },
-            disabled: a.status !== "active",
-            onclick: async () => {
-              await openLogin(a);
-              await refresh();
-            },
-          },
-          "Log in",
+        button(a, "login", "Log in", async () => (await openLogin(a), await refresh()), { disabled: a.status !== "active" }),
+        " ",
+        button(a, "import", "Import session", async () => (await openImport(a), await refresh()), { disabled: a.status !== "active" }),
+        " ",
+        button(a, "crawl", "Crawl now", () => act(() => v1("POST", `${path(a)}/crawl-now`), "Crawl requested"), {
+          disabled: !loggedIn || a.status !== "active",
+        }),
+        " ",
+        button(
+          a,
+          "logout",
+          "Log out",
+          () =>
+            act(async () => {
+              const ok = await confirmDialog(
+                `Log ${a.account_name} out?`,
+                "Its stored session is destroyed and crawling stops until it is logged in again. Its history stays.",
+                "Log out",
+              );
+              return ok ? v1("POST", `${path(a)}/logout`) : undefined;
+            }, "Logged out; its session is destroyed"),
+          { disabled: !loggedIn && a.login_status !== "logging_in" },
         ),
+        " ",
+        button(a, "switches", "Switches", () => act(() => switches(a), "Saved")),
+        " ",
+        button(a, "pin", "Pin", () => act(() => pin(a), "Saved")),
+        " ",
+        button(a, "history", "History", () => act(() => history(a))),
         " ",
         h("button", { type: "button", dataset: { key: `${a.id}:edit` }, onclick: () => act(() => editAccount(a), "Saved") }, "Edit"),
         " ",
@@ -127,7 +271,7 @@ export async function mount(root) {
     swap(
       list,
       accounts.length
-        ? table(["account", "login", "state", "worker", "last crawl pass", ""], accounts.map(row))
+        ? table(["account", "login", "state", "worker", "crawl health", "last crawl pass", ""], byHealth(accounts).map(row))
         : h("p", { class: "muted" }, "No accounts yet. Add one, then log it in with its QR code."),
     );
   }
@@ -138,7 +282,13 @@ export async function mount(root) {
       "div",
       { class: "row spread" },
       h("h1", {}, "Accounts"),
-      h("button", { type: "button", class: "primary", id: "add-account", onclick: () => act(addAccount, "Account added") }, "Add account"),
+      h(
+        "div",
+        {},
+        h("button", { type: "button", id: "crawl-worker", onclick: () => act(async () => toast((await crawlWorker()) || "Nothing requested")) }, "Crawl a worker now"),
+        " ",
+        h("button", { type: "button", class: "primary", id: "add-account", onclick: () => act(addAccount, "Account added") }, "Add account"),
+      ),
     ),
     h("section", { class: "panel" }, list),
   );
