@@ -43,7 +43,7 @@ def test_the_catalogue_names_every_fact_of_the_design() -> None:
         "worker": {"registered", "stopped", "went_offline"},
         "account": {
             "created", "updated", "deleted", "assigned", "unassigned", "session_expired", "blocked",
-            "logged_out", "crawl_requested", "pinned", "crawl_failed",
+            "logged_out", "crawl_requested", "pinned", "crawl_failed", "adapter_drift",
         },
         "login": {
             "requested", "qrcode_ready", "qrcode_refreshed", "verification_required", "succeeded", "failed", "expired",

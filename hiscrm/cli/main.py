@@ -25,11 +25,12 @@ COMMAND_MODULES = (
     "hiscrm.cli.up_cmd",
     "hiscrm.cli.sandbox_cmd",
     "hiscrm.cli.worker_cmd",
+    "hiscrm.cli.doctor_cmd",
     "hiscrm.cli.backup_cmd",
     "hiscrm.cli.auth_cmd",
     "hiscrm.cli.tokens_cmd",
-)
     "hiscrm.cli.accounts_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -189,6 +189,25 @@ class AccountCrawlFailed(_AccountFact, frozen=True, kw_only=True):
     first_failed_at_ms: int | None = None  # when this run of identical failures began
 
 
+class DriftedExpectation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An expectation of the platform adapter that no longer holds on the site."""
+
+    name: str  # as the adapter lists it (douyin/expectations.py), e.g. works.item_time
+    page: str
+    detail: str | None = None
+
+
+class AccountAdapterDrift(_AccountFact, frozen=True, kw_only=True):
+    """`hiscrm doctor` found the site no longer as the adapter expects it, on this account's pages; the
+    next such fact replaces it (an empty `broken`: everything holds again)."""
+
+    event: ClassVar[str] = "adapter_drift"
+    platform: str
+    broken: list[DriftedExpectation]
+    holding: int  # expectations checked and holding
+    not_checked: int  # expectations the visit could not reach (e.g. no conversation to open)
+
+
 # --------------------------------------------------------------------------- login (id: login session)
 
 

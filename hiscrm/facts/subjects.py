@@ -98,6 +98,11 @@ def config_key(worker_id: str, account_id: str) -> str:
     return f"{token(worker_id, 'worker id')}.{token(account_id, 'account id')}"
 
 
+def account_config_keys(account_id: str) -> str:
+    """The config key of an account, under whichever worker holds it."""
+    return f"*.{token(account_id, 'account id')}"
+
+
 def worker_config_keys(worker_id: str) -> str:
     return f"{token(worker_id, 'worker id')}.*"
 

@@ -162,7 +162,10 @@ class Doctor:
             editor = layout.editor(row)
             await editor.wait_for(timeout=SELECTOR_TIMEOUT_MS)
             self.holds(f"{prefix}.editor", True)
-            self.holds("send.text", await layout.send(row).count() == 1)
+            sends = await layout.send(row).count() == 1
+            if generation == "interactive":
+                self.holds("comments.send", sends)
+            self.holds("send.text", sends)
 
     async def chat(self) -> None:
         me = await read_me(self.page, self.site)
