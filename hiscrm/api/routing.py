@@ -17,6 +17,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from hiscrm.api.auth import Token, Tokens, require
 from hiscrm.api.envelopes import Family, failure, success
@@ -187,7 +188,22 @@ def starlette_route(endpoint: Endpoint) -> Route:
             return success(endpoint.family, result.data, 202)
         return success(endpoint.family, result, endpoint.status)
 
-    return Route(endpoint.path, run, methods=[endpoint.method], name=f"{endpoint.method} {endpoint.path}")
+    return Route(endpoint.path, _Asgi(run), methods=[endpoint.method], name=f"{endpoint.method} {endpoint.path}")
+
+
+class _Asgi:
+    """A route's function as a plain ASGI app. Given a function, Starlette would wrap it in a second
+    Request and a second exception wrapper on every call; the app's ExceptionMiddleware already
+    handles whatever escapes, with the same handlers."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: Callable[[Request], Awaitable[Response]]) -> None:
+        self.run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.run(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 class Accepted(msgspec.Struct):

@@ -1,8 +1,9 @@
-"""List pages joined from kept item JSON (hiscrm/api/im/shaped.py) equal pages shaped on every read.
+"""List pages joined from kept item JSON (hiscrm/api/im/shaped.py) and kept whole while their account's
+inbox stands still (page_cache.py) equal pages shaped on every read.
 
-The app under test keeps each item's JSON across requests and facts; a second app over the same read
-models keeps nothing (every row decoded and shaped as it is read, no page cache), which is how the
-pages were built before. After each batch of random facts — observations, IM-state changes, a work's
+The app under test keeps each item's JSON and each page across requests and facts; a second app over
+the same read models keeps nothing (every row decoded and shaped as it is read, every page walked),
+which is how the pages were built before. After each batch of random facts — observations, IM-state changes, a work's
 title changing under its comments, account changes — every list route, walked page by page, must
 answer the same bytes from both.
 """

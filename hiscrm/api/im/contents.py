@@ -14,8 +14,9 @@ from hiscrm.api.im.common import (
     owner,
     path_ident,
     recorded,
-    visible_account,
+    visible_account_id,
 )
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import Page, after_key, index, under, walk
 from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Content, WorkStats, content_stats
@@ -53,27 +54,31 @@ class ContentsData(msgspec.Struct, kw_only=True):
 async def list_contents(call: Call) -> ImPage:
     q: ContentQuery = call.query
     with call.services.models.read() as tx:
-        account_id = visible_account(call, tx, q.account_id).account_id
-        prefix = under(account_id)
-        cursor_row = contents.by_seq(tx, q.cursor) if q.cursor else None
-        shaped: ShapedItems = call.request.app.state.shaped
-        page: Page[Stored] = walk(
-            index(
-                tx,
-                contents.ORDER,
-                prefix,
-                after_key(q.cursor, contents.order_key(cursor_row) if cursor_row else None, prefix),
-            ),
-            lambda k: shaped.load(tx, contents.ROWS, k, ContentRow),
-            lambda stored: (
-                (q.platform is None or stored.row.platform == q.platform)
-                and (q.content_type is None or stored.row.content_type == q.content_type)
-                and (q.is_new is None or stored.row.is_new == q.is_new)
-            ),
-            q.count,
-            q.cursor,
-            lambda stored: stored.row.seq,
-        )
+        account_id = visible_account_id(call, tx, q.account_id)
+        return account_page(call, tx, account_id, lambda: _contents(call, tx, q, account_id))
+
+
+def _contents(call: Call, tx: Tx, q: ContentQuery, account_id: str) -> ImPage:
+    prefix = under(account_id)
+    cursor_row = contents.by_seq(tx, q.cursor) if q.cursor else None
+    shaped: ShapedItems = call.request.app.state.shaped
+    page: Page[Stored] = walk(
+        index(
+            tx,
+            contents.ORDER,
+            prefix,
+            after_key(q.cursor, contents.order_key(cursor_row) if cursor_row else None, prefix),
+        ),
+        lambda k: shaped.load(tx, contents.ROWS, k, ContentRow),
+        lambda stored: (
+            (q.platform is None or stored.row.platform == q.platform)
+            and (q.content_type is None or stored.row.content_type == q.content_type)
+            and (q.is_new is None or stored.row.is_new == q.is_new)
+        ),
+        q.count,
+        q.cursor,
+        lambda stored: stored.row.seq,
+    )
     return ImPage({"contents": [shaped.json(s, Content.of) for s in page.rows]}, page.cursor, page.has_more)
 
 

@@ -22,7 +22,9 @@ from hiscrm.api.im.common import (
     path_ident,
     recorded,
     visible_account,
+    visible_account_id,
 )
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import after_key, index, under, walk
 from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import Conversation
@@ -71,27 +73,31 @@ class ConversationOpen(msgspec.Struct, kw_only=True):
 async def list_conversations(call: Call) -> ConversationList:
     q: ConversationQuery = call.query
     with call.services.models.read() as tx:
-        account_id = visible_account(call, tx, q.account_id).account_id
-        prefix = under(account_id)
-        cursor_row = conv.conversation_by_seq(tx, q.cursor) if q.cursor else None
-        after = after_key(q.cursor, conv.order_key(cursor_row) if cursor_row else None, prefix)
+        account_id = visible_account_id(call, tx, q.account_id)
+        return account_page(call, tx, account_id, lambda: _conversations(call, tx, q, account_id))
 
-        def keep(row: ConversationRow) -> bool:
-            return (
-                row.status == q.status
-                and (q.is_pinned is None or row.is_pinned == q.is_pinned)
-                and (q.is_muted is None or row.is_muted == q.is_muted)
-            )
 
-        shaped: ShapedItems = call.request.app.state.shaped
-        page = walk(
-            index(tx, conv.CONVERSATIONS_ORDER, prefix, after),
-            lambda k: shaped.load(tx, conv.CONVERSATIONS, k, ConversationRow),
-            lambda stored: keep(stored.row),
-            q.count,
-            q.cursor,
-            lambda stored: stored.row.seq,
+def _conversations(call: Call, tx: Tx, q: ConversationQuery, account_id: str) -> ConversationList:
+    prefix = under(account_id)
+    cursor_row = conv.conversation_by_seq(tx, q.cursor) if q.cursor else None
+    after = after_key(q.cursor, conv.order_key(cursor_row) if cursor_row else None, prefix)
+
+    def keep(row: ConversationRow) -> bool:
+        return (
+            row.status == q.status
+            and (q.is_pinned is None or row.is_pinned == q.is_pinned)
+            and (q.is_muted is None or row.is_muted == q.is_muted)
         )
+
+    shaped: ShapedItems = call.request.app.state.shaped
+    page = walk(
+        index(tx, conv.CONVERSATIONS_ORDER, prefix, after),
+        lambda k: shaped.load(tx, conv.CONVERSATIONS, k, ConversationRow),
+        lambda stored: keep(stored.row),
+        q.count,
+        q.cursor,
+        lambda stored: stored.row.seq,
+    )
     return ConversationList(
         conversations=[shaped.json(s, Conversation.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
     )

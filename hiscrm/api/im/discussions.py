@@ -21,6 +21,7 @@ from hiscrm.api.im.common import (
     recorded,
     visible_account,
 )
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import Page, after_key, index, under, walk, work_title
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
 from hiscrm.api.im.shaped import ShapedItems, Stored
@@ -132,9 +133,12 @@ def _items(call: Call, tx: Tx, page: Page[Stored]) -> list[Any]:
 async def list_discussions(call: Call) -> ImPage:
     q: DiscussionQuery = call.query
     with call.services.models.read() as tx:
-        page = _walk(call, tx, q, lambda row: True)
-        items = _items(call, tx, page)
-    return ImPage({"discussions": items}, page.cursor, page.has_more)
+        return account_page(call, tx, _account(call, tx, q), lambda: _discussions(call, tx, q))
+
+
+def _discussions(call: Call, tx: Tx, q: DiscussionQuery) -> ImPage:
+    page = _walk(call, tx, q, lambda row: True)
+    return ImPage({"discussions": _items(call, tx, page)}, page.cursor, page.has_more)
 
 
 @router.route(
@@ -150,19 +154,22 @@ async def thread(call: Call) -> ImPage:
     comment_id = path_ident(call, "comment_id", "comment id")
     with call.services.models.read() as tx:
         parent = comment_row(call, tx, comment_id, q.account_id)
-        walked = DiscussionQuery(
-            account_id=parent.account_id, parent_comment_id=comment_id, cursor=q.cursor, count=q.count
-        )
-        page = _walk(call, tx, walked, lambda row: True)
-        stats = DiscussionStats(total=0, new_count=0, unread_count=0)
-        for _, k in tx.scan(comments.BY_PARENT, under(parent.account_id, comment_id), bytes):
-            row = tx.get(comments.ROWS, k, CommentRow)
-            if row is not None:
-                stats.total += 1
-                stats.new_count += row.is_new
-                stats.unread_count += not row.is_read
-        items = _items(call, tx, page)
-    return ImPage({"discussions": items, "stats": stats}, page.cursor, page.has_more)
+        return account_page(call, tx, parent.account_id, lambda: _thread(call, tx, q, parent))
+
+
+def _thread(call: Call, tx: Tx, q: PageQuery, parent: CommentRow) -> ImPage:
+    walked = DiscussionQuery(
+        account_id=parent.account_id, parent_comment_id=parent.comment_id, cursor=q.cursor, count=q.count
+    )
+    page = _walk(call, tx, walked, lambda row: True)
+    stats = DiscussionStats(total=0, new_count=0, unread_count=0)
+    for _, k in tx.scan(comments.BY_PARENT, under(parent.account_id, parent.comment_id), bytes):
+        row = tx.get(comments.ROWS, k, CommentRow)
+        if row is not None:
+            stats.total += 1
+            stats.new_count += row.is_new
+            stats.unread_count += not row.is_read
+    return ImPage({"discussions": _items(call, tx, page), "stats": stats}, page.cursor, page.has_more)
 
 
 def comment_row(call: Call, tx: Tx, comment_id: str, account_id: str | None) -> CommentRow:

@@ -20,8 +20,10 @@ from hiscrm.api.im.common import (
     path_ident,
     recorded,
     visible_account,
+    visible_account_id,
 )
 from hiscrm.api.im.conversations import conversation_row
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import Page, after_key, index, under, walk
 from hiscrm.api.im.sending import RequestId, Text, account_of, send, sent_by_api
 from hiscrm.api.im.shaped import ShapedItems, Stored
@@ -78,27 +80,32 @@ class StatusChange(msgspec.Struct, kw_only=True):
 
 def _page(call: Call, q: MessageQuery, conversation_id: str | None) -> MessageList:
     with call.services.models.read() as tx:
-        account_id = visible_account(call, tx, q.account_id).account_id
-        cursor_row = conv.message_by_seq(tx, q.cursor) if q.cursor else None
-        if conversation_id is not None:
-            conversation_row(call, tx, conversation_id, account_id)
-            table, prefix = conv.MESSAGES_BY_CONVERSATION, under(account_id, conversation_id)
-            position = conv.conversation_messages_key(cursor_row) if cursor_row else None
-        else:
-            table, prefix = conv.MESSAGES_INBOX, under(account_id)
-            position = conv.inbox_key(cursor_row) if cursor_row else None
-        shaped: ShapedItems = call.request.app.state.shaped
-        keep = _filter(q)
-        page: Page[Stored] = walk(
-            index(tx, table, prefix, after_key(q.cursor, position, prefix)),
-            lambda k: shaped.load(tx, conv.MESSAGES, k, MessageRow),
-            lambda stored: keep(stored.row),
-            q.count,
-            q.cursor,
-            lambda stored: stored.row.seq,
-            # Newest first: past the first message older than since_time, none can match.
-            stop=(lambda stored: stored.row.create_time < q.since_time) if q.since_time is not None else None,  # type: ignore[operator]
-        )
+        account_id = visible_account_id(call, tx, q.account_id)
+        return account_page(call, tx, account_id, lambda: _messages(call, tx, q, account_id, conversation_id))
+
+
+def _messages(call: Call, tx: Tx, q: MessageQuery, account_id: str, conversation_id: str | None) -> MessageList:
+    cursor_row = conv.message_by_seq(tx, q.cursor) if q.cursor else None
+    if conversation_id is not None:
+        # Whether the account has the conversation is a fact of its inbox too, so a kept page stands for it.
+        conversation_row(call, tx, conversation_id, account_id)
+        table, prefix = conv.MESSAGES_BY_CONVERSATION, under(account_id, conversation_id)
+        position = conv.conversation_messages_key(cursor_row) if cursor_row else None
+    else:
+        table, prefix = conv.MESSAGES_INBOX, under(account_id)
+        position = conv.inbox_key(cursor_row) if cursor_row else None
+    shaped: ShapedItems = call.request.app.state.shaped
+    keep = _filter(q)
+    page: Page[Stored] = walk(
+        index(tx, table, prefix, after_key(q.cursor, position, prefix)),
+        lambda k: shaped.load(tx, conv.MESSAGES, k, MessageRow),
+        lambda stored: keep(stored.row),
+        q.count,
+        q.cursor,
+        lambda stored: stored.row.seq,
+        # Newest first: past the first message older than since_time, none can match.
+        stop=(lambda stored: stored.row.create_time < q.since_time) if q.since_time is not None else None,  # type: ignore[operator]
+    )
     return MessageList(
         messages=[shaped.json(s, Message.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
     )

@@ -25,7 +25,7 @@ from hiscrm.api.im.common import (
     visible_account_id,
     visible_accounts,
 )
-from hiscrm.api.im.page_cache import PageCache
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
@@ -34,7 +34,7 @@ from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
-from projections import comments, conversations, inbox_versions, notifications, paging, unread
+from projections import comments, conversations, notifications, paging, unread
 from projections.comments import CommentRow
 from projections.conversations import MessageRow
 
@@ -173,15 +173,7 @@ async def inbox(call: Call) -> ImPage:
         if q.account_id is None:
             return _page(call, tx, q, None)
         account_id = visible_account_id(call, tx, q.account_id)
-        cache: PageCache = call.request.app.state.page_cache
-        scope = None if call.token is None or call.token.accounts is None else tuple(call.token.accounts)
-        page_key = (account_id, q.types, q.is_new, q.is_read, q.cursor, q.count, scope)
-        version = inbox_versions.version(tx, account_id)
-        page = cache.get(page_key, version)
-        if page is None:
-            page = _page(call, tx, q, account_id)
-            cache.put(page_key, version, page)
-        return page
+        return account_page(call, tx, account_id, lambda: _page(call, tx, q, account_id))
 
 
 @router.route(
