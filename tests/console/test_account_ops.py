@@ -201,7 +201,7 @@ def test_crawl_now_and_switches(up: Up, browser: Browser, story: dict[str, Any])
         "a pass without DMs", lambda: (rt := runtime(up, IMPORT_ACCOUNT))["passes"] > first + 1 and rt, 60, up
     )
     assert switched["seen"].get("conversations", 0) == 0 and switched["seen"].get("notifications", 0) == 0
-    assert switched["seen"]["comments"] > 0
+    assert switched["seen"]["contents"] > 0
 
     page.locator("#crawl-worker").click()
     page.locator("dialog[open]").get_by_role("button", name="Crawl now").click()
