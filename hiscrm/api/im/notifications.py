@@ -93,9 +93,8 @@ async def list_notifications(call: Call) -> NotificationList:
             raise bad_cursor(q.cursor)
         # Every account's list is newest first by seq, and seqs are unique: merging them is the whole list.
         shaped: ShapedItems = call.request.app.state.shaped
-        rows = heapq.merge(
-            *(_newest_first(tx, shaped, a, q.cursor) for a in account_ids), key=lambda stored: -stored.row.seq
-        )
+        lists = [_newest_first(tx, shaped, a, q.cursor) for a in account_ids]
+        rows = lists[0] if len(lists) == 1 else heapq.merge(*lists, key=lambda stored: -stored.row.seq)
         page = walk(
             rows,
             lambda stored: stored,
