@@ -103,6 +103,13 @@ async function history(a) {
   );
 }
 
+// `hiscrm doctor` found the site no longer as the adapter expects it on this account's pages.
+const drift = (a) =>
+  a.adapter_drift.length
+    ? h("div", { class: "error", title: a.adapter_drift.map((d) => `${d.name}: ${d.detail || ""}`).join("\n") },
+        `adapter drift: ${a.adapter_drift.map((d) => d.name).join(", ")}`)
+    : null;
+
 function healthCell(a) {
   const hl = a.health;
   if (hl.consecutive_failures > 0) {
@@ -112,9 +119,11 @@ function healthCell(a) {
       chip("failed", `${hl.consecutive_failures} failed in a row`),
       h("div", { class: "error" }, hl.last_error || hl.last_error_kind || ""),
       h("div", { class: "muted" }, `last good pass ${ago(hl.last_success_at)}`),
+      drift(a),
     );
   }
-  return h("td", { class: "health" }, hl.last_success_at ? chip("success", "ok") : h("span", { class: "muted" }, "no pass yet"));
+  const state = hl.last_success_at ? chip("success", "ok") : h("span", { class: "muted" }, "no pass yet");
+  return h("td", { class: "health" }, state, drift(a));
 }
 
 async function proxyOptions(current) {
@@ -206,60 +215,64 @@ export async function mount(root) {
       h(
         "td",
         { class: "actions" },
-        button(a, "login", "Log in", async () => (await openLogin(a), await refresh()), { disabled: a.status !== "active" }),
-        " ",
-        button(a, "import", "Import session", async () => (await openImport(a), await refresh()), { disabled: a.status !== "active" }),
-        " ",
-        button(a, "crawl", "Crawl now", () => act(() => v1("POST", `${path(a)}/crawl-now`), "Crawl requested"), {
-          disabled: !loggedIn || a.status !== "active",
-        }),
-        " ",
-        button(
-          a,
-          "logout",
-          "Log out",
-          () =>
-            act(async () => {
-              const ok = await confirmDialog(
-                `Log ${a.account_name} out?`,
-                "Its stored session is destroyed and crawling stops until it is logged in again. Its history stays.",
-                "Log out",
-              );
-              return ok ? v1("POST", `${path(a)}/logout`) : undefined;
-            }, "Logged out; its session is destroyed"),
-          { disabled: !loggedIn && a.login_status !== "logging_in" },
-        ),
-        " ",
-        button(a, "switches", "Switches", () => act(() => switches(a), "Saved")),
-        " ",
-        button(a, "pin", "Pin", () => act(() => pin(a), "Saved")),
-        " ",
-        button(a, "history", "History", () => act(() => history(a))),
-        " ",
-        h("button", { type: "button", dataset: { key: `${a.id}:edit` }, onclick: () => act(() => editAccount(a), "Saved") }, "Edit"),
-        " ",
-        a.status === "active"
-          ? h("button", { type: "button", dataset: { key: `${a.id}:state` }, onclick: () => act(() => v1("PATCH", path(a), { status: "disabled" }), "Disabled") }, "Disable")
-          : h("button", { type: "button", dataset: { key: `${a.id}:state` }, onclick: () => act(() => v1("PATCH", path(a), { status: "active" }), "Enabled") }, "Enable"),
-        " ",
         h(
-          "button",
-          {
-            type: "button",
-            class: "danger",
-            dataset: { key: `${a.id}:delete` },
-            onclick: () =>
+          "div",
+          { class: "action-buttons" },
+          button(a, "login", "Log in", async () => (await openLogin(a), await refresh()), { disabled: a.status !== "active" }),
+          " ",
+          button(a, "import", "Import session", async () => (await openImport(a), await refresh()), { disabled: a.status !== "active" }),
+          " ",
+          button(a, "crawl", "Crawl now", () => act(() => v1("POST", `${path(a)}/crawl-now`), "Crawl requested"), {
+            disabled: !loggedIn || a.status !== "active",
+          }),
+          " ",
+          button(
+            a,
+            "logout",
+            "Log out",
+            () =>
               act(async () => {
                 const ok = await confirmDialog(
-                  `Delete ${a.account_name}?`,
-                  "Its history stays: every fact about it remains in the event stream and can be replayed. " +
-                    "Its secrets go: the stored login (cookies) is destroyed for good, so it cannot be used again.",
-                  "Delete account",
+                  `Log ${a.account_name} out?`,
+                  "Its stored session is destroyed and crawling stops until it is logged in again. Its history stays.",
+                  "Log out",
                 );
-                return ok ? v1("DELETE", path(a)) : undefined;
-              }, "Deleted; its history stays, its secrets are gone"),
-          },
-          "Delete",
+                return ok ? v1("POST", `${path(a)}/logout`) : undefined;
+              }, "Logged out; its session is destroyed"),
+            { disabled: !loggedIn && a.login_status !== "logging_in" },
+          ),
+          " ",
+          button(a, "switches", "Switches", () => act(() => switches(a), "Saved")),
+          " ",
+          button(a, "pin", "Pin", () => act(() => pin(a), "Saved")),
+          " ",
+          button(a, "history", "History", () => act(() => history(a))),
+          " ",
+          h("button", { type: "button", dataset: { key: `${a.id}:edit` }, onclick: () => act(() => editAccount(a), "Saved") }, "Edit"),
+          " ",
+          a.status === "active"
+            ? h("button", { type: "button", dataset: { key: `${a.id}:state` }, onclick: () => act(() => v1("PATCH", path(a), { status: "disabled" }), "Disabled") }, "Disable")
+            : h("button", { type: "button", dataset: { key: `${a.id}:state` }, onclick: () => act(() => v1("PATCH", path(a), { status: "active" }), "Enabled") }, "Enable"),
+          " ",
+          h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              dataset: { key: `${a.id}:delete` },
+              onclick: () =>
+                act(async () => {
+                  const ok = await confirmDialog(
+                    `Delete ${a.account_name}?`,
+                    "Its history stays: every fact about it remains in the event stream and can be replayed. " +
+                      "Its secrets go: the stored login (cookies) is destroyed for good, so it cannot be used again.",
+                    "Delete account",
+                  );
+                  return ok ? v1("DELETE", path(a)) : undefined;
+                }, "Deleted; its history stays, its secrets are gone"),
+            },
+            "Delete",
+          ),
         ),
       ),
     );

@@ -103,7 +103,7 @@ function follow(account, title, begin) {
   return modal((close, dialog) => {
     const status = h("p", { id: "login-status", role: "status" }, "Starting…");
     const img = h("img", { id: "login-qr", alt: "QR code to scan with the Douyin app", hidden: true });
-    const qr = h("div", { class: "qr", hidden: true }, img);
+    const qr = h("div", { class: "qr", style: "display: none" }, img);
     const countdown = h("p", { id: "login-countdown", class: "muted" });
     const guidance = h("div", { id: "login-guidance" });
     const codeInput = h("input", {
@@ -143,7 +143,8 @@ function follow(account, title, begin) {
       } else {
         img.hidden = true;
       }
-      qr.hidden = img.hidden || s.status === "scanning" || s.status === "verifying";
+      // The box's own CSS sets display, which outweighs the hidden attribute.
+      qr.style.display = img.hidden || s.status === "scanning" || s.status === "verifying" ? "none" : "";
       clear(guidance);
       if (s.status === "pending" && !account.assigned_worker_id) {
         guidance.append(h("p", { class: "notice" }, "No worker holds this account yet; the login starts once one does (see Workers)."));
@@ -178,7 +179,7 @@ function follow(account, title, begin) {
         return;
       }
       const left = (session.expires_at || 0) - Date.now();
-      const qrLeft = session.qr_expires_at && !qr.hidden ? ` · this QR code lapses in ${clock(session.qr_expires_at - Date.now())}` : "";
+      const qrLeft = session.qr_expires_at && qr.style.display !== "none" ? ` · this QR code lapses in ${clock(session.qr_expires_at - Date.now())}` : "";
       countdown.textContent = `Session expires in ${clock(left)}${qrLeft}`;
     }
 
