@@ -22,6 +22,9 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import nats.errors
+
+from hiscrm.errors import HiscrmError
 from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
@@ -32,6 +35,9 @@ from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.feed import Feed
 
 log = logging.getLogger(__name__)
+
+# A broker between leaders times out or answers "unavailable": worth asking again, never a crash.
+UNANSWERED = (TimeoutError, nats.errors.Error, HiscrmError)
 
 Applied = Callable[[int], Awaitable[None]]
 
@@ -75,9 +81,11 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            now = await self._stream_now(stop)
+            if now is None:
+                return
             env, lock = await self._open()
             try:
-                now = await stream_now(self.nc)
                 problem = env_mismatch(env, now)
                 if problem is None:
                     self._belongs()
@@ -87,6 +95,17 @@ class Projector:
                 lock.release()
                 release_env(env)
             await self._other_stream(problem, now, stop)
+
+    async def _stream_now(self, stop: asyncio.Event) -> StreamNow | None:
+        """The stream as it is now, asked again while the broker cannot answer (None once stopped)."""
+        while not stop.is_set():
+            try:
+                return await stream_now(self.nc)
+            except UNANSWERED as exc:
+                log.warning("projector: cannot read %s (%r); asking again", EVENTS_STREAM, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.check_every_s)
+        return None
 
     def _belongs(self) -> None:
         if self.other_stream is not None:
@@ -127,7 +146,12 @@ class Projector:
                 batch = await feed.batch(self.batch_size, timeout=0.5)
                 if time.monotonic() - checked >= self.check_every_s or (batch and applier.built_from is None):
                     # Before anything it received is applied: is it still the stream the models came from?
-                    now, checked = await stream_now(self.nc), time.monotonic()
+                    # If the broker cannot say (a leader election), start over from the checkpoint once it can.
+                    try:
+                        now, checked = await stream_now(self.nc), time.monotonic()
+                    except UNANSWERED as exc:
+                        log.warning("projector: cannot read %s (%r); resuming from the checkpoint", EVENTS_STREAM, exc)
+                        return
                     applier.built_from = now.identity
                     if env_mismatch(env, now) is not None:
                         return
