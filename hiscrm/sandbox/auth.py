@@ -10,6 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
 from hiscrm.sandbox.model import Account, Invalid, NotFound, Refusal, Session, User
 from hiscrm.sandbox.state import World
 
@@ -106,6 +107,8 @@ async def form_or_json(request: Request) -> dict[str, Any]:
     """The page posts JSON; scripts often post a form. Both are accepted."""
     body = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
+        if deeper_than(body):  # msgspec would recurse into it until RecursionError
+            raise Invalid(f"body nests arrays and objects more than {MAX_DEPTH} deep")
         try:
             data = msgspec.json.decode(body)
         except msgspec.DecodeError:

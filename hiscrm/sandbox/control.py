@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
 from hiscrm.sandbox import seed
 from hiscrm.sandbox.auth import json, world_of
 from hiscrm.sandbox.model import Account, Invalid, NotFound, QrLogin, User
@@ -197,7 +198,10 @@ def endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def body(request: Request, kind: type[B]) -> B:
-    return msgspec.json.decode(await request.body() or b"{}", type=kind)
+    raw = await request.body() or b"{}"
+    if deeper_than(raw):  # msgspec would recurse into it until RecursionError
+        raise Invalid(f"body nests arrays and objects more than {MAX_DEPTH} deep")
+    return msgspec.json.decode(raw, type=kind)
 
 
 def person(world: World, who: Person | None) -> User:

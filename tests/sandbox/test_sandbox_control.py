@@ -176,6 +176,18 @@ async def test_changes_must_be_json(client: httpx.AsyncClient) -> None:
     assert switched.status_code == 200 and switched.json()["risk_control"] is True
 
 
+async def test_a_deeply_nested_body_is_a_400_not_a_recursion_error(client: httpx.AsyncClient, login) -> None:
+    deep = b'{"on": true, "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    json_type = {"content-type": "application/json"}
+    refused = await client.post(f"/__sandbox/accounts/{KITCHEN}/risk", content=deep, headers=json_type)
+    assert refused.status_code == 400 and "deep" in refused.json()["error"]
+    csrf = await login(KITCHEN)
+    page = await client.post(
+        "/aweme/v1/creator/comment/reply/", content=deep, headers={**json_type, "X-Secsdk-Csrf-Token": csrf}
+    )
+    assert page.status_code == 200 and "deep" in page.json()["status_msg"]
+
+
 async def test_the_control_api_answers_only_to_its_own_address(world: World) -> None:
     """A DNS-rebound name (evil.example resolving to 127.0.0.1) reaches the socket but not the control API."""
     sock = bind("127.0.0.1", 0)
