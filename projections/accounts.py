@@ -27,7 +27,7 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Handler, Tx, be64, key
 
 NAME = "accounts"
-VERSION = 2
+VERSION = 3  # 3: adapter_drift
 ROWS = "accounts"  # key(account_id) -> AccountRow
 ORDER = "accounts_order"  # be64(seq) -> account_id: creation order, the cursor is the account's seq
 PASSES = "account_passes"  # key(account_id, ring slot) -> PassEntry: the last HISTORY_SIZE passes
@@ -104,6 +104,9 @@ class AccountRow(msgspec.Struct, kw_only=True):
     pinned_worker_id: str | None = None
     crawl: c.CrawlSwitches = msgspec.field(default_factory=c.CrawlSwitches)
     health: CrawlHealth = msgspec.field(default_factory=CrawlHealth)
+    # What `hiscrm doctor` last found broken on the account's pages (empty: everything held).
+    adapter_drift: list[c.DriftedExpectation] = msgspec.field(default_factory=list)
+    adapter_drift_at: int | None = None
     created_at: int
     updated_at: int
 
@@ -306,6 +309,11 @@ def _synced_pass(tx: Tx, row: AccountRow, rec: Recorded) -> None:
     _record(tx, row, entry)
 
 
+def _adapter_drift(row: AccountRow, rec: Recorded) -> None:
+    f: c.AccountAdapterDrift = rec.fact  # type: ignore[assignment]
+    row.adapter_drift, row.adapter_drift_at = f.broken, rec.time_ms
+
+
 def _on_row(
     change: Callable[[AccountRow, Recorded], None] | None = None,
     passes: Callable[[Tx, AccountRow, Recorded], None] | None = None,
@@ -336,6 +344,7 @@ HANDLERS = {
     c.AccountLoggedOut.type_name(): _on_row(_logged_out),
     c.AccountPinned.type_name(): _on_row(_pinned),
     c.AccountCrawlFailed.type_name(): _on_row(passes=_crawl_failed),
+    c.AccountAdapterDrift.type_name(): _on_row(_adapter_drift),
     c.LoginRequested.type_name(): _on_row(_login_requested),
     c.LoginVerificationRequired.type_name(): _on_row(_verification_required),
     c.LoginSucceeded.type_name(): _on_row(_login_succeeded),

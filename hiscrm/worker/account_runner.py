@@ -34,6 +34,7 @@ from hiscrm.worker import login_flow, reply_flow
 from hiscrm.worker.browser import Chromium
 from hiscrm.worker.credentials import Credentials
 from hiscrm.worker.health import PassFailures
+from hiscrm.worker.live import LiveWatch
 from hiscrm.worker.pacing import Backoff, jittered
 from hiscrm.worker.proxy import playwright_proxy
 from hiscrm.worker.recorder import PassRecorder
@@ -98,6 +99,7 @@ class AccountRunner:
         self._login_facts: login_flow.LoginFacts | None = None
         self._sends: dict[str, asyncio.Task[None]] = {}
         self.failures = PassFailures(self.account_id, deps.worker_id)
+        self.live = LiveWatch(deps.store, self.platform, self.account_id)
 
     # ------------------------------------------------------------------ lifecycle, driven by the service
 
@@ -214,6 +216,7 @@ class AccountRunner:
             async with self.lock, self.deps.crawl_slots:
                 await self._pass()
         except PlatformTrouble as trouble:
+            await self.live.stop()
             delay = self.backoff.next_delay()
             await self._report(trouble, delay)
             return delay
@@ -236,6 +239,10 @@ class AccountRunner:
         self.broker_backoff.reset()
         self.failures.succeeded()
         self._end_episode()
+        if self.config.crawl.dms and self._context is not None:
+            self.live.ensure(self._context, self._ready_index())  # new DMs at once, between passes
+        else:
+            await self.live.stop()
         return jittered(self.config.monitor_interval)
 
     async def _pass_failed(self, kind: str, reason: str) -> None:
@@ -255,7 +262,7 @@ class AccountRunner:
         pass_no = index.passes + 1
         await self.deps.store.append(recorder.summary(self.deps.worker_id, pass_no))
         index.record_pass(pass_no)
-        await asyncio.to_thread(index.save)
+        await asyncio.to_thread(index.write, index.encoded())
         await self.credentials.save(self.config, await context.storage_state())
 
     # ------------------------------------------------------------------ trouble
@@ -347,6 +354,7 @@ class AccountRunner:
             log.info("%s: session destroyed on this worker", self.account_id)
 
     async def _close_context(self) -> None:
+        await self.live.stop()
         context, self._context = self._context, None
         if context is not None:
             with contextlib.suppress(PlaywrightError):  # a context of a crashed browser is already gone

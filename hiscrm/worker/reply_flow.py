@@ -32,7 +32,7 @@ async def fail(store: EventStore, cmd: ReplySend, worker_id: str, reason: str, c
     )
 
 
-async def settle_reply(store: EventStore, cmd: ReplySend, worker_id: str, attempt: Awaitable[str]) -> None:
+async def settle_reply(store: EventStore, cmd: ReplySend, worker_id: str, attempt: Awaitable[str | None]) -> None:
     """Awaits the platform's send and records its outcome. Trouble (logged out, blocked) is re-raised
     after the failure is recorded, so the account's runner reports and backs off as for a pass."""
     try:

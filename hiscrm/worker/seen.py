@@ -97,9 +97,14 @@ class SeenIndex:
             # A torn or foreign file: the stream has everything it held.
             return cls(path, _File())
 
-    def save(self) -> None:
+    def encoded(self) -> bytes:
+        """The index as `write` stores it. Made on the event loop: live observations may be recorded
+        while a pass saves, and must not change the index under an encoder running in a thread."""
+        return _file_encoder.encode(self._state)
+
+    def write(self, data: bytes) -> None:
         """Blocking: call it in a thread. Atomic, so a crash leaves the old or the new index."""
-        write_private(self.path, _file_encoder.encode(self._state))
+        write_private(self.path, data)
 
     # ------------------------------------------------------------------ the adapter's view (Known)
 

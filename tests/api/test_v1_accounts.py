@@ -24,6 +24,7 @@ ACCOUNT_FIELDS = {
     "pinned_worker_id",
     "crawl",
     "health",
+    "adapter_drift",
     "waiting_reason",
     "created_at",
     "updated_at",

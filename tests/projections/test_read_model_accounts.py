@@ -212,3 +212,17 @@ def test_latest_session_per_account_and_history(log: FactLog) -> None:
         assert latest is not None and latest.login_id == "L2"
         assert [v for _, v in tx.scan(login_sessions.HISTORY, key("acc1", b""), str)] == ["L2", "L1"]
         assert login_sessions.latest(tx, "acc3") is None
+
+
+def test_adapter_drift_is_shown_until_the_doctor_finds_everything_holding(log: FactLog) -> None:
+    create(log)
+    assert account(log).adapter_drift == []
+    broken = [c.DriftedExpectation(name="works.item_time", page="/creator-micro/content/manage", detail="not parsed")]
+    seq = log.append(
+        c.AccountAdapterDrift(account_id="acc1", platform="douyin", broken=broken, holding=40, not_checked=9)
+    )
+    row = account(log)
+    assert [d.name for d in row.adapter_drift] == ["works.item_time"] and row.adapter_drift_at is not None
+    assert row.seq < seq
+    log.append(c.AccountAdapterDrift(account_id="acc1", platform="douyin", broken=[], holding=41, not_checked=9))
+    assert account(log).adapter_drift == []

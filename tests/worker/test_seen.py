@@ -69,6 +69,6 @@ async def test_an_index_rebuilt_from_the_stream_dedupes_like_the_original(nc, st
     late = await record(store, stale, changed)
     assert sum(late.new.values()) == 0 and await observed(nc) == 7
 
-    rebuilt.save()
+    rebuilt.write(rebuilt.encoded())
     reloaded = SeenIndex.load(rebuilt.path)
     assert await reloaded.catch_up(nc, "acc") == 0 and reloaded.digest() == stale.digest()

@@ -64,6 +64,7 @@ class Account(msgspec.Struct, kw_only=True):
     pinned_worker_id: str | None
     crawl: c.CrawlSwitches
     health: CrawlHealth
+    adapter_drift: list[c.DriftedExpectation]  # expectations `hiscrm doctor` last found broken
     waiting_reason: str | None  # why no worker runs it, while none does
     created_at: int
     updated_at: int
@@ -87,6 +88,7 @@ class Account(msgspec.Struct, kw_only=True):
             pinned_worker_id=row.pinned_worker_id,
             crawl=row.crawl,
             health=row.health,
+            adapter_drift=row.adapter_drift,
             waiting_reason=waiting_reason,
             created_at=row.created_at,
             updated_at=row.updated_at,
