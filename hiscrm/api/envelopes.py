@@ -22,8 +22,15 @@ _encoder = msgspec.json.Encoder()
 class JSONResponse(Response):
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
-        return _encoder.encode(content)
+    def __init__(self, content: Any, status_code: int = 200) -> None:
+        # What Response.__init__ and init_headers come to for a JSON body and no other headers, without
+        # their generality: every answer of the API is made here.
+        self.status_code = status_code
+        self.background = None
+        self.body = _encoder.encode(content)
+        self.raw_headers = [(b"content-type", b"application/json")]
+        if status_code >= 200 and status_code not in (204, 304):
+            self.raw_headers.insert(0, (b"content-length", str(len(self.body)).encode()))
 
 
 class ImList(msgspec.Struct):
