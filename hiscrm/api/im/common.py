@@ -28,7 +28,9 @@ Cursor = Annotated[
     int, msgspec.Meta(ge=0, le=MAX_SEQ, description="the `cursor` of the previous page; 0 for the first page")
 ]
 MAX_COUNT = 100
-Count = Annotated[
+# A list whose query is Paged clamps its count; a bare Count still refuses more than a page.
+Count = Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT, description="items per page")]
+PageCount = Annotated[
     int,
     msgspec.Meta(
         ge=1, le=MAX_SEQ, description=f"items per page; more than {MAX_COUNT} answers {MAX_COUNT} with has_more"
@@ -42,7 +44,7 @@ class Paged(msgspec.Struct, kw_only=True):
     page maximum is answered with the maximum and `has_more`, as a short page of a longer list."""
 
     cursor: Cursor = 0
-    count: Count = 20
+    count: PageCount = 20
 
     def __post_init__(self) -> None:
         self.count = min(self.count, MAX_COUNT)
