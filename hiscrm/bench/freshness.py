@@ -64,6 +64,18 @@ async def poll_unified(stack: Stack, seen: dict[str, float], opened: asyncio.Eve
         await client.close()
 
 
+async def _stop(tasks: list[asyncio.Task[None]], wait_s: float) -> None:
+    """Give the readers `wait_s` to finish, then stop the rest; a reader that failed fails the bench."""
+    _, late = await asyncio.wait(tasks, timeout=wait_s) if wait_s else (set(), set(tasks))
+    for task in late:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for task in tasks:
+        if not task.cancelled():
+            task.result()
+
+
 async def measure(store: EventStore, stack: Stack, quick: bool, readers: dict[str, Reader]) -> dict[str, dict]:
     """One figure per reader, all over the same appended comments."""
     seconds = 3.0 if quick else 10.0
@@ -76,33 +88,34 @@ async def measure(store: EventStore, stack: Stack, quick: bool, readers: dict[st
     seen: dict[str, dict[str, float]] = {name: {} for name in readers}
     opened = {name: asyncio.Event() for name in readers}
     tasks = [asyncio.create_task(read(stack, seen[name], opened[name], last)) for name, read in readers.items()]
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened.values())), 30)
+    ready = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in opened.values())))
+    await asyncio.wait([ready, *tasks], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        await _stop(tasks, 0)  # raises the error of a reader that could not start
+        raise RuntimeError("the readers did not start within 30 s")
 
     author = c.Person(user_id="fan", name="Fan")
     start = time.perf_counter()
-    for tick in range(ticks):
-        await asyncio.sleep(max(0.0, start + tick * TICK_S - time.perf_counter()))
-        batch = [f"f{tick}-{k}" for k in range(per_tick)]
-        now = time.perf_counter()
-        facts = [
-            c.CommentObserved(
-                account_id=ACCOUNT, comment_id=i, content_id="v1", text=i, author=author,
-                create_time_ms=int(time.time() * 1000),
-            )
-            for i in batch
-        ]  # fmt: skip
-        appended.update(dict.fromkeys(batch, now))
-        await store.append_many(facts)
-
+    try:
+        for tick in range(ticks):
+            await asyncio.sleep(max(0.0, start + tick * TICK_S - time.perf_counter()))
+            batch = [f"f{tick}-{k}" for k in range(per_tick)]
+            now = time.perf_counter()
+            facts = [
+                c.CommentObserved(
+                    account_id=ACCOUNT, comment_id=i, content_id="v1", text=i, author=author,
+                    create_time_ms=int(time.time() * 1000),
+                )
+                for i in batch
+            ]  # fmt: skip
+            appended.update(dict.fromkeys(batch, now))
+            await store.append_many(facts)
+    except BaseException:
+        await _stop(tasks, 0)
+        raise
     # A reader that never gets the last comment is stopped after a while; what it missed is counted.
-    _, late = await asyncio.wait(tasks, timeout=30)
-    for task in late:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    for task in tasks:
-        if not task.cancelled():
-            task.result()  # a reader that failed fails the bench
+    await _stop(tasks, 30)
     out: dict[str, dict] = {}
     for name in readers:
         samples = [(seen[name][i] - t) * 1000 for i, t in appended.items() if i in seen[name]]
