@@ -73,11 +73,20 @@ async def test_unified_read_one_and_many(api: Api) -> None:
     await _seed(api)
     await api.record(comment("shop1", "cm2", t=5, parent="cm1"))
     one = await im(api, "PUT", "/api/im/unified-messages/m1/read", json={"business_type": "direct_message"})
-    assert one["data"] == {"read": 1, "missing": []}
-    many = {"message_ids": ["cm1", "ghost"], "business_type": "comment"}
+    assert one["data"] == {"read": 1, "missing": [], "marked": True, "marked_count": 1}
+    many = {"message_ids": ["cm1", "ghost", "m1"], "business_type": "comment"}
     assert (await im(api, "PUT", "/api/im/unified-messages/read-many", json=many))["data"] == {
         "read": 1,
-        "missing": ["ghost"],
+        "missing": ["ghost", "m1"],  # m1 is a DM, not a comment
+        "marked": False,
+        "marked_count": 1,
+    }
+    again = {"message_ids": ["cm1"], "business_type": "comment"}
+    assert (await im(api, "PUT", "/api/im/unified-messages/read-many", json=again))["data"] == {
+        "read": 0,
+        "missing": [],
+        "marked": True,
+        "marked_count": 1,
     }
     await im(
         api, "PUT", "/api/im/unified-messages/read-many", json={"message_ids": ["cm2"], "business_type": "discussion"}

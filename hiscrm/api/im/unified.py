@@ -87,10 +87,17 @@ class ReadMany(msgspec.Struct, kw_only=True):
 
 
 class ReadResult(msgspec.Struct, kw_only=True):
-    """How many of the named items were unread and are read now; `missing` names the unknown ids."""
+    """`read`: how many of the named items were unread and are read now; `missing` names the unknown ids.
+    The predecessor's clients read `marked` (every named item is read now) and `marked_count` (how many are)."""
 
     read: int
     missing: list[str]
+    marked: bool
+    marked_count: int
+
+
+def _result(facts: list[Fact], found: int, missing: list[str]) -> ReadResult:
+    return ReadResult(read=len(facts), missing=missing, marked=not missing, marked_count=found)
 
 
 def business_types(raw: str | None) -> frozenset[str]:
@@ -234,7 +241,7 @@ async def read_one(call: Call) -> ReadResult | Accepted:
     with call.services.models.read() as tx:
         fact = _read_fact(call, tx, item_id, b.business_type, b.account_id)
     facts = [fact] if fact else []
-    return await recorded(call, facts, lambda tx: ReadResult(read=len(facts), missing=[]))
+    return await recorded(call, facts, lambda tx: _result(facts, 1, []))
 
 
 @router.route(
@@ -248,10 +255,11 @@ async def read_many(call: Call) -> ReadResult | Accepted:
     b: ReadMany = call.body
     facts: list[Fact] = []
     missing: list[str] = []
+    named = list(dict.fromkeys(item_id(i, "message id") for i in b.message_ids))
     with call.services.models.read() as tx:
         if b.account_id is not None:
             visible_account(call, tx, b.account_id)
-        for message_id in dict.fromkeys(item_id(i, "message id") for i in b.message_ids):
+        for message_id in named:
             try:
                 fact = _read_fact(call, tx, message_id, b.business_type, b.account_id)
             except ApiError as exc:
@@ -261,4 +269,4 @@ async def read_many(call: Call) -> ReadResult | Accepted:
                 continue
             if fact is not None:
                 facts.append(fact)
-    return await recorded(call, facts, lambda tx: ReadResult(read=len(facts), missing=missing))
+    return await recorded(call, facts, lambda tx: _result(facts, len(named) - len(missing), missing))
