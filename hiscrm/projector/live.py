@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -15,6 +13,23 @@ from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.model import ReadModel, Tx
 from hiscrm.projector.origin import StreamNow, env_mismatch, stream_now
 from hiscrm.projector.storage import Generations, ModelEnv, release_env, shared_env
+
+
+class Snapshot:
+    """`with models.read() as tx:` — a read transaction for the block. A plain class rather than a
+    generator context manager: every API request opens one, and the generator's machinery cost more."""
+
+    __slots__ = ("env", "txn")
+
+    def __init__(self, env: ModelEnv) -> None:
+        self.env = env
+
+    def __enter__(self) -> Tx:
+        self.txn = self.env.read()
+        return self.env.tx(self.txn)
+
+    def __exit__(self, *exc: object) -> None:
+        self.txn.abort()
 
 
 class LiveModels:
@@ -58,12 +73,9 @@ class LiveModels:
         assert self._env is not None
         return self._env
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Tx]:
-        """A consistent snapshot of every model for the length of the block."""
-        env = self._current()
-        with env.read() as txn:
-            yield env.tx(txn)
+    def read(self) -> Snapshot:
+        """A consistent snapshot of every model for the length of the `with` block."""
+        return Snapshot(self._current())
 
     def checkpoint(self) -> int:
         return self._current().checkpoint()
