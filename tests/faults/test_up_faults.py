@@ -73,6 +73,13 @@ def test_a_command_facing_no_broker_says_so_in_one_line_and_exits_2(tmp_path: Pa
     assert f"nats://127.0.0.1:{port}" in lines[0] and "within 1 s" in lines[0]
 
 
+def test_by_default_a_command_gives_up_on_a_missing_broker_within_seconds(tmp_path: Path) -> None:
+    """Without any timeout named (nats-py alone would retry the first connect forever)."""
+    port = free_port()
+    done = hiscrm("events", "replay", "--data-dir", str(tmp_path), "--nats-port", str(port), timeout=60)
+    assert done.returncode == 2 and f"nats://127.0.0.1:{port} within 5 s" in done.stderr, done.stderr
+
+
 def test_the_connect_timeout_comes_from_the_environment_too(tmp_path: Path) -> None:
     url = f"nats://127.0.0.1:{free_port()}"
     done = hiscrm("streams", "status", "--nats-url", url, timeout=60, HISCRM_CONNECT_TIMEOUT="0.5")
