@@ -29,7 +29,7 @@ import msgspec
 from hiscrm.api.errors import ApiError
 from hiscrm.errors import HiscrmError
 from hiscrm.facts.subjects import token as checked_id
-from hiscrm.store.auth import write_private
+from hiscrm.private import write_private
 
 ROLES = ("admin", "im")
 FILE = "tokens.json"

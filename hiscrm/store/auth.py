@@ -50,6 +50,7 @@ from hiscrm.facts.subjects import (
     worker_reader,
     worker_token,
 )
+from hiscrm.private import write_private
 
 ROLES = ("admin", "coordinator", "projector", "api")
 SYSTEM_USER = "sys"  # in the system account: server reports and connections, none of HisCRM's streams
@@ -330,15 +331,6 @@ class AuthSetup:
 
     def worker(self, worker_id: str) -> Credentials:
         return self.role(WORKER_PREFIX + worker_token(worker_id))
-
-
-def write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def auth_dir(data_dir: Path) -> Path:
