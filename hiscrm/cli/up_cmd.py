@@ -106,7 +106,8 @@ async def run(args: argparse.Namespace) -> int:
             print(f"broker      {', '.join(s.servers)} (external)", flush=True)
 
         async def connect_as(role: str) -> HiscrmClient:
-            nc = await connect(s.servers, f"hiscrm-up-{role}", credentials=auth.role(role) if auth else None)
+            credentials = auth.role(role) if auth else None
+            nc = await connect(s.servers, f"hiscrm-up-{role}", wait_s=s.connect_timeout_s, credentials=credentials)
             stack.push_async_callback(nc.drain)
             return nc
 
