@@ -9,8 +9,10 @@ always that of the snapshot the page reads. What else an item's JSON depends on 
 comment's work) is passed as context and compared too. Entries are shared by every request of the
 process: routes only read the rows they are given.
 
-With `size=0` nothing is kept and every item is shaped as it is read: the slow way, which the tests
-compare the kept pages with.
+A route puts the JSON (msgspec.Raw) where its answer type declares the item's Struct: the declared
+types still describe the answer in /openapi.json, and the bytes are exactly what encoding that
+Struct gives. With `size=0` nothing is kept and every item is shaped as it is read: the slow way,
+which the tests compare the kept pages with.
 """
 
 from __future__ import annotations
