@@ -75,7 +75,7 @@ def register(sub: SubParsers) -> None:
 
     p = verb("list", "every account with its login, worker and crawl health; unhealthy ones first")
     p.add_argument(
-        "--unhealthy", action="store_true", help="only accounts whose last passes failed or that are in trouble"
+        "--unhealthy", action="store_true", help="only accounts whose last passes failed or whose login is in trouble"
     )
     p.set_defaults(func=run_list)
     p = verb("logout", "destroy the accounts' sessions: crawling stops, the history stays")
@@ -124,13 +124,16 @@ def _health(a: dict[str, Any]) -> str:
     return "ok" if h["last_success_at"] else "no pass yet"
 
 
+TROUBLED = ("expired", "blocked", "login_failed")
+
+
 def _unhealthy(a: dict[str, Any]) -> bool:
-    return bool(a["health"]["consecutive_failures"] or a["trouble"])
+    return bool(a["health"]["consecutive_failures"]) or a["login_status"] in TROUBLED
 
 
 def run_list(args: argparse.Namespace) -> int:
     accounts = Api(args).call("GET", "/api/v1/accounts")
-    accounts.sort(key=lambda a: (not a["health"]["consecutive_failures"], not a["trouble"]))
+    accounts.sort(key=lambda a: (-a["health"]["consecutive_failures"], a["login_status"] not in TROUBLED))
     if args.unhealthy:
         accounts = [a for a in accounts if _unhealthy(a)]
     if args.json:

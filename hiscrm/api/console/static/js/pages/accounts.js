@@ -15,8 +15,9 @@ const PARTS = [
   ["notifications", "Notifications"],
 ];
 
-// Worse first: failing passes (longest run first), then trouble, then the rest in their own order.
-const unhealthy = (a) => (a.health.consecutive_failures > 0 ? 2 : a.trouble || a.login_status === "expired" ? 1 : 0);
+// Worse first: failing passes (longest run first), then logins in trouble, then the rest in their own order.
+const TROUBLED = new Set(["expired", "blocked", "login_failed"]);
+const unhealthy = (a) => (a.health.consecutive_failures > 0 ? 2 : TROUBLED.has(a.login_status) ? 1 : 0);
 
 function byHealth(accounts) {
   return accounts
