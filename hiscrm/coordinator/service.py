@@ -38,6 +38,7 @@ from hiscrm.errors import ConcurrencyConflict, HiscrmError
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import CoordinatorStatus, WorkerLoad
 from hiscrm.parts import run_parts
+from hiscrm.projector.origin import stream_now
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store import reader
 from hiscrm.store.connection import HiscrmClient
@@ -47,6 +48,7 @@ from hiscrm.store.feed import Feed
 log = logging.getLogger(__name__)
 
 CONFIG_CHUNK = 256
+STREAM_CHECK_S = 1.0  # how often the fold checks that HISCRM_EVENTS is still the stream it began on
 
 
 class NotLeading(HiscrmError):
@@ -96,9 +98,8 @@ class Coordinator:
     # ------------------------------------------------------------------ running
 
     async def run(self, stop: asyncio.Event) -> None:
-        feed = await Feed.open(self.nc, subject=FACT_FILTERS)
         parts = {
-            "facts": self._follow(feed),
+            "facts": self._follow(),
             "presence": self.liveness.run(),
             "configs": self.configs.run(),
             "proxies": self.proxies.run(),
@@ -111,17 +112,68 @@ class Coordinator:
         finally:
             if self._expiry is not None:
                 self._expiry.cancel()
-            await feed.close()
 
     @property
     def ready(self) -> bool:
         return all(e.is_set() for e in (self.caught_up, self.liveness.ready, self.configs.ready, self.proxies.ready))
 
-    async def _follow(self, feed: Feed) -> None:
+    async def _follow(self) -> None:
+        """Fold HISCRM_EVENTS from its start; if the stream is replaced (deleted, or its store lost), start
+        over from the new one's start, since its sequences count from 1 again (hiscrm/projector/origin.py)."""
+        while True:
+            stream = await stream_now(self.nc)
+            if not stream.exists:
+                await asyncio.sleep(STREAM_CHECK_S)
+                continue
+            feed = await Feed.open(self.nc, subject=FACT_FILTERS)
+            try:
+                await self._fold(feed, stream.identity)
+            finally:
+                await feed.close()
+            self._start_over()
+
+    def _start_over(self) -> None:
+        """Forget the old stream's facts; the next term reconciles every config with the new one's."""
+        self.state = State()
+        self.caught_up.clear()
+        self.plan = placement.Plan(moves=[], unplaced={}, loads={})
+        self.requests.new_term()
+        self._awaiting = 0
+        self._restamp.clear()
+        self.term_started_ms = None
+        self._wake_up()
+
+    async def _replaced(self, identity: str | None) -> tuple[bool, str | None]:
+        """(whether the stream folded so far, known as `identity`, is gone, the identity to expect next)."""
+        try:
+            now = await stream_now(self.nc)
+        except Exception as exc:  # a broker away or electing a leader says nothing about the stream
+            log.debug("cannot check HISCRM_EVENTS now: %r", exc)
+            return False, identity
+        if identity is None and now.identity is not None:
+            return False, now.identity  # the stream was empty when we began: adopt it with its first facts
+        if now.exists and now.identity == identity:
+            return False, identity
+        what = "was deleted" if not now.exists else "is another stream now"
+        log.warning("coordinator %s: HISCRM_EVENTS %s; folding the facts again from its start", self.id, what)
+        return True, identity
+
+    async def _fold(self, feed: Feed, identity: str | None) -> None:
+        """Apply the feed to the state until the stream turns out to be replaced, which it checks at most
+        every STREAM_CHECK_S, before applying what it received. A deleted stream's consumer is silent for
+        three heartbeats before the feed recreates it, so a check comes before any new stream's fact."""
         if feed.num_pending_at_start == 0:
             self.caught_up.set()
+        checked = time.monotonic()
         while True:
-            for raw in await feed.batch(2000):
+            batch = await feed.batch(2000, timeout=STREAM_CHECK_S)
+            # The first facts of a stream that was empty at the start tell which stream it is.
+            if time.monotonic() - checked >= STREAM_CHECK_S or (batch and identity is None):
+                replaced, identity = await self._replaced(identity)
+                checked = time.monotonic()
+                if replaced:
+                    return
+            for raw in batch:
                 item = reader.decode_raw(raw)
                 if isinstance(item, reader.Undecoded):
                     log.warning("fact %d on %s skipped: %s", item.seq, item.subject, item.reason)
