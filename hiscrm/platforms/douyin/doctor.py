@@ -109,7 +109,6 @@ class Doctor:
 
     async def works(self) -> dict[str, Any]:
         """The works page; returns the generation and a work with comments to look at."""
-        self.state: dict[str, Any] = {}
         with Capture(self.page, [x.ITEM_LIST, x.WORK_LIST]) as capture:
             await open_creator_page(self.page, self.site, site.WORKS)
             data = answers.ok((await capture.wait_for(x.ITEM_LIST, timeout=STEP_TIMEOUT_S))[0])
@@ -125,9 +124,8 @@ class Doctor:
             self.holds(
                 "works.detail_link", True, "present: work-detail pages" if linked else "absent: older comment page"
             )
-        self.state["generation"] = "work_detail" if linked else "interactive"
-        self.state["work"] = next((str(i["item_id_plain"]) for i in items if int(i.get("comment_count") or 0)), None)
-        return self.state
+        work = next((str(i["item_id_plain"]) for i in items if int(i.get("comment_count") or 0)), None)
+        return {"generation": "work_detail" if linked else "interactive", "work": work}
 
     async def comments(self, generation: str, aweme_id: str) -> None:
         layout = LAYOUTS[generation]

@@ -18,9 +18,10 @@ from hiscrm.platforms.base import Known, SendRefused
 from hiscrm.platforms.capture import Capture, matches, read_answer
 from hiscrm.platforms.douyin import detect
 from hiscrm.platforms.douyin import expectations as x
-from hiscrm.platforms.douyin.chat import FIBER_PROPS, open_chat, open_conversation, read_messages
+from hiscrm.platforms.douyin.chat import open_chat, open_conversation, read_messages
 from hiscrm.platforms.douyin.comments import CommentPage, find_comment, layout_of_comment
 from hiscrm.platforms.douyin.crawl import explained_page
+from hiscrm.platforms.douyin.pages import FIBER_PROPS
 from hiscrm.platforms.douyin.profile import read_me
 from hiscrm.platforms.douyin.site import Site
 
