@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -149,10 +150,14 @@ def test_every_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> N
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while alive(pid):
-        assert time.monotonic() < deadline, f"worker {pid} outlived the process that started it"
-        time.sleep(0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while alive(pid):
+            assert time.monotonic() < deadline, f"worker {pid} outlived the process that started it"
+            time.sleep(0.05)
+    finally:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
     assert "stopping on SIGTERM" in (tmp_path / "orphan.log").read_text()
 
 
