@@ -58,6 +58,12 @@ class Query(msgspec.Struct, frozen=True):
     terms: tuple[str, ...]
 
     @property
+    def exact(self) -> bool:
+        """Whether having every term is matching: words and runs of one or two characters are terms
+        themselves; a longer run's pairs may sit apart in the item, so its candidates are checked."""
+        return all(len(run) <= 2 for run in self.runs)
+
+    @property
     def parts(self) -> tuple[str, ...]:
         """What a client highlights: the words and runs as they match (normalised)."""
         return self.words + self.runs
@@ -186,15 +192,18 @@ def _account_hits(tx: Tx, account_id: str, query: Query, after: bytes | None) ->
     if counts[driver] == 0:
         return
     others = [t for t in query.terms if t != driver]
+    exact = query.exact
     prefix = key(account_id, driver, b"")
     for k, ref in scan_after(tx, POSTINGS, prefix, None if after is None else prefix + after, bytes):
         at = k[len(prefix) :]
         if not all(tx.exists(POSTINGS, key(account_id, t, at)) for t in others):
             continue
         letter, item_id = ref[:1].decode(), ref[1:].decode()
-        doc = tx.get(DOCS, key(account_id, letter, item_id), Doc)
-        if doc is not None and matches(query, doc.text):
-            yield at, Hit(account_id, letter, item_id, at)  # type: ignore[arg-type]
+        if not exact:
+            doc = tx.get(DOCS, key(account_id, letter, item_id), Doc)
+            if doc is None or not matches(query, doc.text):
+                continue
+        yield at, Hit(account_id, letter, item_id, at)  # type: ignore[arg-type]
 
 
 def find(tx: Tx, account_ids: Sequence[str], query: Query, after: bytes | None = None) -> Iterator[Hit]:

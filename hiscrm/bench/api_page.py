@@ -76,12 +76,17 @@ async def project(store: EventStore, models: LiveModels, facts: list[c.Fact]) ->
 
 
 async def measure(stack: Stack, quick: bool) -> dict[str, float]:
+    return await against_ping(stack, PAGE, quick)
+
+
+async def against_ping(stack: Stack, path: str, quick: bool) -> dict[str, float]:
+    """`path` against the trivial route, rounds alternating, each side's best round."""
     seconds, rounds, connections = (2.0, 2, 8) if quick else (4.0, 3, 8)
     ping: dict[str, float] = {"req_per_s": 0.0}
     page: dict[str, float] = {"req_per_s": 0.0}
     for _ in range(rounds):
         ping = max(ping, await _generate(stack, PING, seconds, connections), key=lambda r: r["req_per_s"])
-        page = max(page, await _generate(stack, PAGE, seconds, connections), key=lambda r: r["req_per_s"])
+        page = max(page, await _generate(stack, path, seconds, connections), key=lambda r: r["req_per_s"])
     return {
         "req_per_s": round(page["req_per_s"]),
         "ping_req_per_s": round(ping["req_per_s"]),

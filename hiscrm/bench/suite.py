@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hiscrm.bench import api_routes, backbone, config_propagation, dm_live, stack
+from hiscrm.bench import api_routes, backbone, config_propagation, dm_live, search, stack
 from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker, free_port
@@ -32,6 +32,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                     "config_propagation_ms": await config_propagation.measure(nc),
                 }
                 result.update(await stack.measure(nc, broker.url, Path(tmp) / "api", free_port(), quick))
+                result.update(await search.measure(nc, broker.url, Path(tmp) / "search", free_port(), quick))
                 result["api_routes"] = await api_routes.measure(nc, broker.url, Path(tmp) / "routes", quick)
                 result["dm_live_ms"] = await dm_live.measure(nc, broker.url, Path(tmp) / "dm", quick)
             finally:

@@ -48,6 +48,10 @@ async def test_search_by_text_and_nickname_newest_first_paged(api: Api) -> None:
     assert ids(first) == ["mx1", "cx1", "cm3"] and first["has_more"] is True
     rest = await im(api, "GET", "/api/im/search", params={"q": "价格", "count": 3, "cursor": first["cursor"]})
     assert ids(rest) == ["cm1"] and rest["has_more"] is False
+    # A kept page is served only while no account in it has moved on: a new match shows at once.
+    await api.record(comment("shop1", "cm4", t=9, text="价格呢"))
+    assert ids(await im(api, "GET", "/api/im/search", params={"q": "价格", "account_id": "shop1"}))[0] == "cm4"
+    await api.record(c.CommentRead(account_id="shop1", comment_id="cm4"))
     await im(api, "PUT", "/api/im/unified-messages/cm1/read", json={"business_type": "comment"})
     assert ids(await im(api, "GET", "/api/im/search", params={"q": "价格", "is_read": "false"})) == [
         "mx1",

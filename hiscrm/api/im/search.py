@@ -8,19 +8,21 @@ unified inbox: the cursor is the `seq` of the last item returned.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from hiscrm.api.envelopes import ImPage
 from hiscrm.api.errors import bad_request
-from hiscrm.api.im.common import Count, Cursor, Id, im_router, visible_account_id, visible_accounts
+from hiscrm.api.im.common import Count, Cursor, Id, im_router, sees, visible_account_id
+from hiscrm.api.im.page_cache import PageCache
 from hiscrm.api.im.queries import bad_cursor, work_title
+from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.im.unified import business_types
 from hiscrm.api.routing import Call
 from hiscrm.projector.model import Tx
-from projections import comments, conversations, search
+from projections import accounts, comments, conversations, inbox_versions, search
 from projections.comments import CommentRow
 from projections.conversations import MessageRow
 
@@ -78,34 +80,52 @@ async def find(call: Call) -> ImPage:
     if query is None:
         raise bad_request(f"q {q.q!r} has no letters or digits to search for")
     types = business_types(q.types)
-    items: list[UnifiedItem] = []
-    titles: dict[tuple[str, str], str | None] = {}
-    has_more = False
     with call.services.models.read() as tx:
         if q.account_id is not None:
             account_ids = [visible_account_id(call, tx, q.account_id)]
         else:
-            account_ids = [row.account_id for row in visible_accounts(call, tx)]
-        last = q.cursor
-        for hit in search.find(tx, account_ids, query, _after(tx, q.cursor, account_ids)):
-            row: CommentRow | MessageRow | None
-            if hit.letter == "c":
-                row = tx.get(comments.ROWS, comments.row_key(hit.account_id, hit.item_id), CommentRow)
-                kind = None if row is None else ("discussion" if row.parent_comment_id else "comment")
-            else:
-                row = tx.get(conversations.MESSAGES, conversations.message_key(hit.account_id, hit.item_id), MessageRow)
-                kind = "direct_message"
-            if row is None or kind not in types or (q.is_read is not None and row.is_read != q.is_read):
-                continue
-            if len(items) == q.count:
-                has_more = True
-                break
-            if isinstance(row, CommentRow):
-                work = (row.account_id, row.content_id)
-                if work not in titles:
-                    titles[work] = work_title(tx, row.account_id, row.content_id, row.content_title)
-                items.append(unified_comment(row, titles[work] or row.content_title))
-            else:
-                items.append(unified_message(row))
-            last = row.seq
+            # The live accounts' ids in creation order, without decoding their rows.
+            account_ids = [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
+        # A page is a function of these accounts' inbox facts (docs/architecture.md, the page cache), and
+        # versions are stream sequences, so the largest moves whenever any of them does.
+        cache: PageCache = call.request.app.state.page_cache
+        page_key = ("search", tuple(account_ids), query, types, q.is_read, q.cursor, q.count)
+        version = max((inbox_versions.version(tx, a) for a in account_ids), default=0)
+        page = cache.get(page_key, version)
+        if page is None:
+            page = _page(call, tx, q, query, types, account_ids)
+            cache.put(page_key, version, page)
+        return page
+
+
+def _page(
+    call: Call, tx: Tx, q: SearchQuery, query: search.Query, types: frozenset[str], account_ids: list[str]
+) -> ImPage:
+    items: list[Any] = []  # each item's JSON, shaped once per row version (hiscrm/api/im/shaped.py)
+    shaped: ShapedItems = call.request.app.state.shaped
+    titles: dict[tuple[str, str], str | None] = {}
+    has_more = False
+    last = q.cursor
+    for hit in search.find(tx, account_ids, query, _after(tx, q.cursor, account_ids)):
+        if hit.letter == "c":
+            stored = shaped.load(tx, comments.ROWS, comments.row_key(hit.account_id, hit.item_id), CommentRow)
+            kind = None if stored is None else ("discussion" if stored.row.parent_comment_id else "comment")
+        else:
+            message_key = conversations.message_key(hit.account_id, hit.item_id)
+            stored = shaped.load(tx, conversations.MESSAGES, message_key, MessageRow)
+            kind = "direct_message"
+        if stored is None or kind not in types or (q.is_read is not None and stored.row.is_read != q.is_read):
+            continue
+        if len(items) == q.count:
+            has_more = True
+            break
+        row = stored.row
+        if isinstance(row, CommentRow):
+            work = (row.account_id, row.content_id)
+            if work not in titles:
+                titles[work] = work_title(tx, row.account_id, row.content_id, row.content_title)
+            items.append(shaped.json(stored, unified_comment, titles[work] or row.content_title))
+        else:
+            items.append(shaped.json(stored, unified_message))
+        last = row.seq
     return ImPage({"messages": items, "terms": list(query.parts)}, last, has_more)

@@ -1,6 +1,7 @@
 // The console's only way to the server: the public /api/v1 and /api/im routes with the signed-in token.
 
 const KEY = "hiscrm.token";
+const WHO = "hiscrm.who";
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -11,7 +12,16 @@ export class ApiError extends Error {
 
 export const token = () => sessionStorage.getItem(KEY);
 export const setToken = (value) => sessionStorage.setItem(KEY, value);
-export const clearToken = () => sessionStorage.removeItem(KEY);
+export const clearToken = () => {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(WHO);
+};
+
+// What the signed-in token is ({id, role, name, accounts}, from GET /api/v1/tokens/current): the console
+// shows an `im` token the workspace only, and an admin everything.
+export const who = () => JSON.parse(sessionStorage.getItem(WHO) || "null");
+export const setWho = (value) => sessionStorage.setItem(WHO, JSON.stringify(value));
+export const isAdmin = () => who()?.role === "admin";
 
 // Pages learn that the token stopped working from this event, wherever the 401 came from.
 export const authEvents = new EventTarget();

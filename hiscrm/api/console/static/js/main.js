@@ -1,25 +1,32 @@
-// The console shell: sign-in, the hash router (#/page/arg), the header, and the live feed's state.
+// The console shell: sign-in, the hash router (#/page/arg), the header by role, and the live feed's state.
+// An `im` token gets the workspace (inbox, notifications); an admin token gets every page as well.
 
-import { authEvents, clearToken, loadRoutes, token } from "./api.js";
+import { authEvents, clearToken, isAdmin, loadRoutes, setWho, token, v1, who } from "./api.js";
 import { feed } from "./feed.js";
 import { clear, h } from "./ui.js";
+import { unread } from "./unread.js";
 import * as accounts from "./pages/accounts.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as inbox from "./pages/inbox.js";
+import * as notifications from "./pages/notifications.js";
 import * as plots from "./pages/plots.js";
 import * as proxies from "./pages/proxies.js";
 import * as signin from "./pages/signin.js";
+import * as tokens from "./pages/tokens.js";
 import * as workers from "./pages/workers.js";
 
-const PAGES = { dashboard, accounts, inbox, workers, proxies, plots };
+const PAGES = { dashboard, accounts, inbox, notifications, workers, proxies, plots, tokens };
+const WORKSPACE = new Set(["inbox", "notifications"]);
+const TITLES = { notifications: "Notifications", tokens: "Tokens" };
 const view = document.getElementById("view");
 const bar = document.querySelector("header.bar");
 let unmount = null;
 let generation = 0; // a newer navigation wins over a page still mounting
 
 function route() {
-  const [name = "dashboard", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  return { name: PAGES[name] ? name : "dashboard", args };
+  const [name = "", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const allowed = (n) => PAGES[n] && (isAdmin() || WORKSPACE.has(n));
+  return { name: allowed(name) ? name : isAdmin() ? "dashboard" : "inbox", args };
 }
 
 async function show() {
@@ -33,20 +40,26 @@ async function show() {
   if (!token()) {
     bar.hidden = true;
     feed.stop();
+    unread.stop();
     keep(await signin.mount(view, { done: () => show() }));
     return;
   }
   bar.hidden = false;
   await loadRoutes();
+  // A tab signed in before roles were kept asks once what its token is.
+  if (!who()) setWho(await v1("GET", "/api/v1/tokens/current"));
   if (mine !== generation) return;
+  for (const a of document.querySelectorAll("[data-admin]")) a.hidden = !isAdmin();
+  document.getElementById("who").textContent = `${who().name} (${who().role})`;
   feed.start();
+  unread.start();
   const { name, args } = route();
   for (const a of document.querySelectorAll("[data-nav]")) {
     if (a.dataset.nav === name) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   clear(view);
-  document.title = `${name[0].toUpperCase()}${name.slice(1)} · HisCRM`;
+  unread.pageName = TITLES[name] || `${name[0].toUpperCase()}${name.slice(1)}`;
   try {
     keep(await PAGES[name].mount(view, { args }));
   } catch (err) {

@@ -1,194 +1,630 @@
-// Inbox: the unified list (comments, replies, DMs) per account or all, a thread view, replies, mark read.
+// The agent workspace: one list across the token's accounts (or one), newest first, live; filters with
+// counts, server-side search, threads with their work or as a chat, replies that show pending → sent or
+// failed, read state at every level, and the keyboard (j/k move, Enter opens, r replies, e reads, / searches).
 
-import { hasRoute, im, query, v1 } from "../api.js";
+import { im, query } from "../api.js";
 import { feed } from "../feed.js";
-import { replyTo, threadOf } from "../inbox_thread.js";
-import { keepFresh } from "../live.js";
-import { chip, clear, h, swap, time, toast } from "../ui.js";
+import {
+  commentThread,
+  conversationPage,
+  fromDiscussion,
+  fromMessage,
+  fromUnified,
+  requestId,
+  send,
+  sendStatus,
+} from "../inbox_thread.js";
+import { chip, clear, h, swap, throttle, time, toast } from "../ui.js";
+import { unread } from "../unread.js";
+import { VList } from "../vlist.js";
 
-const PAGE = 30;
-const MOST = 100; // the IM API's largest page
+const PAGE = 50;
+const ROW = 74; // px, the fixed height of a list row (app.css .items li)
 const KIND = { comment: "comment", discussion: "reply", direct_message: "DM" };
+const KINDS = [
+  ["", "All"],
+  ["comment", "Comments"],
+  ["discussion", "Replies"],
+  ["direct_message", "DMs"],
+];
+const COUNT_FIELD = { comment: "unread_comments", discussion: "unread_discussions", direct_message: "unread_direct_messages" };
+
+/** `text` with every occurrence of `terms` (case-insensitive) in <mark>. */
+function highlighted(text, terms) {
+  const wanted = (terms || []).filter(Boolean);
+  if (!text || !wanted.length) return [text || ""];
+  const pattern = new RegExp(`(${wanted.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "giu");
+  return text.split(pattern).map((part, i) => (i % 2 ? h("mark", {}, part) : part));
+}
 
 export async function mount(root, { args }) {
-  if (!hasRoute("/api/im/unified-messages")) {
-    clear(root, h("h1", {}, "Inbox"), h("p", { class: "notice" }, "This server does not offer the IM API (/api/im) yet."));
-    return null;
-  }
-  let accountId = args[0] || null;
-  let accounts = [];
-  let wanted = PAGE; // how many items per account the list shows; "Load more" raises it
-  let items = [];
-  let selected = null;
+  const f = { account: args[0] || "", kind: "", unread: false, q: "", work: null, conversation: null };
+  let terms = [];
+  let cursor = 0;
+  let hasMore = false;
+  let loading = null;
+  let generation = 0; // a list loaded for older filters is dropped
+  let selectedKey = null;
+  let opened = null; // the item whose thread is shown
+  let fresh = 0; // items that arrived above while the reader was scrolled away
+  const outboxes = new Map(); // thread key -> [{id, text, status, reason, request}]
+
+  // ---------------------------------------------------------------- filters
+
+  const search = h("input", {
+    id: "search",
+    type: "search",
+    placeholder: "Search text and names  ( / )",
+    "aria-label": "Search",
+    autocomplete: "off",
+  });
+  const searchForm = h(
+    "form",
+    { class: "search", role: "search", onsubmit: (e) => (e.preventDefault(), setFilter({ q: search.value.trim() })) },
+    search,
+  );
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      search.value = "";
+      setFilter({ q: "" });
+      search.blur();
+    }
+  });
   const picker = h("div", { class: "accounts-pick", role: "group", "aria-label": "Account" });
-  const list = h("ul", { class: "items", "aria-label": "Messages" });
-  const more = h("button", { type: "button", hidden: true, onclick: () => ((wanted = Math.min(wanted + PAGE, MOST)), refresh()) }, "Load more");
-  const thread = h("section", { class: "panel thread", "aria-live": "polite" }, h("p", { class: "muted" }, "Pick a message."));
+  const kinds = h("div", { class: "kinds", role: "group", "aria-label": "Kind" });
+  const unreadOnly = h("input", { type: "checkbox", id: "unread-only" });
+  unreadOnly.addEventListener("change", () => setFilter({ unread: unreadOnly.checked }));
+  const scoped = h("div", { class: "scoped row" });
+  const markAll = h("button", { type: "button", id: "mark-all-read", onclick: () => readVisible() }, "Mark all read");
+  const desktop = h("input", { type: "checkbox", id: "desktop-alerts" });
+  desktop.checked = unread.desktop;
+  desktop.addEventListener("change", async () => {
+    desktop.checked = await unread.setDesktop(desktop.checked);
+    if (!desktop.checked && "Notification" in window && Notification.permission === "denied") {
+      toast("The browser blocks notifications for this site; allow them in its settings.", "bad");
+    }
+  });
 
-  async function stats(id) {
-    const page = await im("GET", `/api/im/unified-messages/stats${query({ account_id: id })}`);
-    return page.data.total_unread;
+  function setFilter(change) {
+    Object.assign(f, change);
+    if ("account" in change) {
+      const want = f.account ? `#/inbox/${encodeURIComponent(f.account)}` : "#/inbox";
+      if (location.hash !== want) history.replaceState(null, "", want);
+    }
+    drawFilters();
+    reload();
   }
 
-  // Each account's newest `wanted` items, merged newest first: the per-account lists say whose item is whose.
-  async function load() {
-    const chosen = accountId ? accounts.filter((a) => a.id === accountId) : accounts;
-    const pages = await Promise.all(
-      chosen.map((a) => im("GET", `/api/im/unified-messages${query({ account_id: a.id, count: wanted })}`).then((p) => [a, p])),
-    );
-    more.hidden = wanted >= MOST || !pages.some(([, p]) => p.has_more);
-    return pages
-      .flatMap(([a, p]) => (p.data.messages || []).map((m) => ({ ...m, account_id: a.id, account_name: a.account_name })))
-      .sort((x, y) => y.create_time - x.create_time);
-  }
-
-  async function refresh() {
-    accounts = await v1("GET", "/api/v1/accounts");
-    const [counts, loaded] = await Promise.all([Promise.all([stats(undefined), ...accounts.map((a) => stats(a.id))]), load()]);
-    items = loaded;
+  function drawFilters() {
+    const total = unread.total;
     const pick = (id, label, n) =>
       h(
         "button",
         {
           type: "button",
-          "aria-pressed": String((id || null) === accountId),
-          dataset: { key: `pick:${id || ""}`, accountId: id || "" },
-          onclick: () => {
-            location.hash = id ? `#/inbox/${encodeURIComponent(id)}` : "#/inbox";
-          },
+          "aria-pressed": String(f.account === id),
+          dataset: { key: `pick:${id}`, accountId: id },
+          onclick: () => setFilter({ account: id, work: null, conversation: null }),
         },
         label,
         " ",
-        h("span", { class: "badge", dataset: { n }, "aria-label": `${n} unread` }, n || ""),
+        h("span", { class: "badge", dataset: { n: n ?? 0 }, "aria-label": `${n ?? 0} unread` }, n || ""),
       );
-    swap(picker, pick(null, "All accounts", counts[0]), accounts.map((a, i) => pick(a.id, a.account_name, counts[i + 1])));
     swap(
-      list,
-      items.length
-        ? items.map((m) => {
-            const unread = !m.is_read;
-            return h(
-              "li",
-              { dataset: { msgId: m.msg_id, type: m.business_type } },
-              h(
-                "button",
-                {
-                  type: "button",
-                  "aria-current": String(selected?.msg_id === m.msg_id),
-                  dataset: { key: `item:${m.account_id}:${m.msg_id}` },
-                  onclick: () => open(m),
-                },
-                h("div", { class: "row spread" }, h("span", { class: `who ${unread ? "unread" : ""}` }, m.sender?.user_name || "?"), chip(m.business_type, KIND[m.business_type])),
-                h("div", { class: "text" }, m.content),
-                h("div", { class: "muted" }, [m.account_name, m.work_title, time(m.create_time)].filter(Boolean).join(" · ")),
-              ),
-            );
-          })
-        : h("li", { class: "muted" }, "Nothing here yet."),
+      picker,
+      pick("", "All accounts", total?.total_unread),
+      unread.accounts.map((a) => pick(a.user_id, a.user_name || a.user_id, a.unread)),
     );
-    if (selected) {
-      selected = items.find((m) => m.msg_id === selected.msg_id && m.account_id === selected.account_id) || selected;
-      await drawThread();
-    }
+    const stats = f.account ? unread.accounts.find((a) => a.user_id === f.account)?.stats : total;
+    swap(
+      kinds,
+      KINDS.map(([kind, label]) => {
+        const n = stats ? (kind ? stats[COUNT_FIELD[kind]] : stats.total_unread) : 0;
+        return h(
+          "button",
+          {
+            type: "button",
+            "aria-pressed": String(f.kind === kind),
+            dataset: { key: `kind:${kind}`, kind },
+            onclick: () => setFilter({ kind }),
+          },
+          label,
+          " ",
+          h("span", { class: "count", dataset: { n } }, String(n)),
+        );
+      }),
+    );
+    const only = [];
+    if (f.work) only.push(filterChip(`work: ${f.work.title || f.work.content_id}`, () => setFilter({ work: null })));
+    if (f.conversation)
+      only.push(filterChip(`conversation: ${f.conversation.name}`, () => setFilter({ conversation: null })));
+    if (f.q) only.push(filterChip(`search: ${f.q}`, () => ((search.value = ""), setFilter({ q: "" }))));
+    swap(scoped, only);
   }
 
-  const outbox = h("ul", { class: "outbox", "aria-label": "Replies sent from here" });
-  const replyText = h("textarea", { id: "reply-text", "aria-label": "Reply", maxlength: 5000, placeholder: "Write a reply…" });
-  const sendButton = h("button", { type: "submit", class: "primary", id: "reply-send" }, "Send reply");
-  const threadBody = h("div", {});
-  const threadHead = h("div", { class: "row spread" });
-  const replyForm = h("form", { onsubmit: (e) => (e.preventDefault(), send()) }, replyText, h("div", { class: "row" }, sendButton));
+  const filterChip = (label, drop) =>
+    h("span", { class: "chip filter" }, label, " ", h("button", { type: "button", class: "quiet", "aria-label": `Remove ${label}`, onclick: drop }, "×"));
 
-  function open(m) {
-    selected = m;
-    for (const b of list.querySelectorAll("button[aria-current]")) b.setAttribute("aria-current", String(b.dataset.key === `item:${m.account_id}:${m.msg_id}`));
-    clear(thread, threadHead, threadBody, h("h2", {}, "Reply"), replyForm, outbox);
-    replyText.value = "";
-    // Stacked on a phone, the thread sits below the list: bring it into view.
-    if (matchMedia("(max-width: 760px)").matches) thread.scrollIntoView({ block: "start" });
-    drawThread();
-  }
+  // ---------------------------------------------------------------- the list
 
-  async function drawThread() {
-    const m = selected;
-    clear(
-      threadHead,
-      h("h2", {}, `${KIND[m.business_type]} from ${m.sender?.user_name || "?"}`, m.work_title ? ` on “${m.work_title}”` : ""),
-      m.is_read
-        ? chip("sent", "read")
-        : h("button", { type: "button", id: "mark-read", onclick: () => markRead(m) }, "Mark read"),
-    );
-    const [messages, replies] = await Promise.all([threadOf(m), v1("GET", `/api/v1/replies${query({ account_id: m.account_id, limit: 100 })}`)]);
-    if (selected !== m) return;
-    swap(
-      threadBody,
-      messages.map((x) =>
+  const pill = h("button", { type: "button", class: "new-pill", hidden: true, onclick: () => toTop() });
+  const vlist = new VList({ row: ROW, render: row, onNearEnd: () => more(), label: "Messages" });
+  vlist.scroller.addEventListener("scroll", () => vlist.atTop && clearPill(), { passive: true });
+
+  function row(item) {
+    return h(
+      "li",
+      { dataset: { key: item.key, msgId: item.id, type: item.kind } },
+      h(
+        "button",
+        {
+          type: "button",
+          tabindex: "-1",
+          "aria-current": String(item.key === selectedKey),
+          class: item.key === opened?.key ? "open" : "",
+          onclick: () => select(item, true),
+        },
         h(
           "div",
-          { class: `msg ${x.mine ? "mine" : ""} ${x.id === m.msg_id ? "focus" : ""}`, dataset: { id: x.id } },
-          h("div", {}, h("strong", {}, x.who || "?"), " ", h("span", { class: "muted" }, time(x.at))),
-          h("div", { class: "text" }, x.text),
+          { class: "row spread" },
+          h("span", { class: `who ${item.is_read ? "" : "unread"}` }, highlighted(item.who, terms)),
+          h("span", {}, chip(item.kind, KIND[item.kind]), " ", h("span", { class: "muted small" }, time(item.at))),
         ),
-      ),
-    );
-    const target = replyTo(m, "");
-    const mine = replies.filter((r) => r.target_id === target.target_id || (m.conversation_id && r.conversation_id === m.conversation_id && m.business_type === "direct_message"));
-    swap(
-      outbox,
-      mine.reverse().map((r) =>
-        h(
-          "li",
-          { dataset: { replyId: r.reply_id, status: r.status } },
-          chip(r.status, r.status === "pending" ? "pending…" : r.status),
-          " ",
-          r.reply_content,
-          r.status === "failed" ? h("div", { class: "error" }, r.reason || r.code || "no reason given") : null,
-        ),
+        h("div", { class: "text" }, highlighted(item.text, terms)),
+        h("div", { class: "muted small" }, [accountName(item.account_id), item.work_title].filter(Boolean).join(" · ")),
       ),
     );
   }
 
-  async function markRead(m) {
+  const accountName = (id) => unread.accounts.find((a) => a.user_id === id)?.user_name || id;
+
+  /** One page of whatever the filters ask for, as list items. */
+  async function fetchPage(after, count) {
+    const base = { account_id: f.account || undefined, cursor: after, count };
+    if (f.q) {
+      const page = await im("GET", `/api/im/search${query({ ...base, q: f.q, types: f.kind || undefined, is_read: f.unread ? "false" : undefined })}`);
+      return { items: page.data.messages.map(fromUnified), cursor: page.cursor, has_more: page.has_more, terms: page.data.terms };
+    }
+    if (f.conversation) {
+      const page = await im("GET", `/api/im/messages${query({ ...base, account_id: f.conversation.account_id, conversation_id: f.conversation.conversation_id })}`);
+      const items = page.data.messages.map(fromMessage).filter((m) => !m.mine && (!f.unread || !m.is_read));
+      return { items, cursor: page.data.cursor, has_more: page.data.has_more };
+    }
+    if (f.work) {
+      const page = await im("GET", `/api/im/discussions${query({ ...base, account_id: f.work.account_id, content_id: f.work.content_id, is_read: f.unread ? "false" : undefined })}`);
+      const items = page.data.discussions.map(fromDiscussion).filter((d) => !d.send_status && (!f.kind || d.kind === f.kind));
+      return { items, cursor: page.cursor, has_more: page.has_more };
+    }
+    const page = await im("GET", `/api/im/unified-messages${query({ ...base, types: f.kind || undefined, is_read: f.unread ? "false" : undefined })}`);
+    return { items: page.data.messages.map(fromUnified), cursor: page.cursor, has_more: page.has_more };
+  }
+
+  async function reload() {
+    const mine = ++generation;
+    clearPill();
+    loading = fetchPage(0, PAGE);
     try {
-      await im("PUT", `/api/im/unified-messages/${encodeURIComponent(m.msg_id)}/read`, { business_type: m.business_type });
-      selected = { ...m, is_read: true };
-      await refresh();
+      const page = await loading;
+      if (mine !== generation) return;
+      terms = page.terms || [];
+      cursor = page.cursor;
+      hasMore = page.has_more;
+      vlist.set(page.items);
+      status.textContent = `${page.items.length}${hasMore ? "+" : ""} shown`;
     } catch (err) {
-      toast(err.message, "bad");
+      if (mine === generation) toast(err.message, "bad");
+    } finally {
+      if (mine === generation) loading = null;
+      if (missed) {
+        missed = false;
+        fetchNew();
+      }
     }
   }
 
-  async function send() {
-    const text = replyText.value.trim();
-    if (!text || !selected) return;
-    sendButton.disabled = true;
+  async function more() {
+    if (!hasMore || loading) return;
+    const mine = generation;
+    loading = fetchPage(cursor, PAGE);
     try {
-      await v1("POST", "/api/v1/replies", replyTo(selected, text));
-      replyText.value = "";
-      await drawThread();
+      const page = await loading;
+      if (mine !== generation) return;
+      const known = new Set(vlist.items.map((i) => i.key));
+      cursor = page.cursor;
+      hasMore = page.has_more;
+      vlist.append(page.items.filter((i) => !known.has(i.key)));
+      status.textContent = `${vlist.items.length}${hasMore ? "+" : ""} shown`;
     } catch (err) {
       toast(err.message, "bad");
     } finally {
-      sendButton.disabled = false;
+      if (mine === generation) loading = null;
+      if (missed) {
+        missed = false;
+        fetchNew();
+      }
     }
   }
 
-  // A pending reply turns sent or failed through reply.* facts; poll too while the feed is down.
-  const offReplies = feed.on(["reply"], () => selected && drawThread().catch(() => null));
-  const poller = setInterval(() => {
-    if (selected && feed.state !== "live" && outbox.querySelector('[data-status="pending"]')) drawThread().catch(() => null);
-  }, 1500);
+  /** New items at the top: the first page again, down to the first item the list already has. */
+  let missed = false; // new items announced while a page was loading: looked for once it is in
+  const fetchNew = throttle(async () => {
+    if (f.q) return;
+    if (loading) {
+      missed = true;
+      return;
+    }
+    if (!vlist.items.length) {
+      reload();
+      return;
+    }
+    const mine = generation;
+    try {
+      const page = await fetchPage(0, PAGE);
+      if (mine !== generation) return;
+      const known = new Set(vlist.items.map((i) => i.key));
+      const added = [];
+      for (const item of page.items) {
+        if (known.has(item.key)) break;
+        added.push(item);
+      }
+      if (!added.length) return;
+      const away = !vlist.atTop;
+      vlist.prepend(added);
+      if (away) {
+        fresh += added.length;
+        pill.textContent = `${fresh} new ↑`;
+        pill.hidden = false;
+      }
+    } catch (err) {
+      console.warn("new items:", err.message);
+    }
+  }, 400);
 
+  function clearPill() {
+    fresh = 0;
+    pill.hidden = true;
+  }
+
+  function toTop() {
+    vlist.scrollToTop();
+    clearPill();
+  }
+
+  function select(item, open) {
+    selectedKey = item.key;
+    if (open) openThread(item);
+    vlist.refresh();
+  }
+
+  function moveSelection(by) {
+    const items = vlist.items;
+    if (!items.length) return;
+    const at = vlist.indexOf(selectedKey);
+    const next = Math.min(items.length - 1, Math.max(0, at < 0 ? 0 : at + by));
+    select(items[next], false);
+    vlist.scrollToIndex(next);
+  }
+
+  // ---------------------------------------------------------------- the thread
+
+  const thread = h("section", { class: "panel thread", "aria-label": "Thread" }, h("p", { class: "muted" }, "Pick a message (j/k, Enter)."));
+  const replyText = h("textarea", {
+    id: "reply-text",
+    "aria-label": "Reply",
+    maxlength: 5000,
+    placeholder: "Write a reply… (Enter sends, Shift+Enter new line)",
+  });
+  const sendButton = h("button", { type: "submit", class: "primary", id: "reply-send" }, "Send");
+  const outbox = h("ul", { class: "outbox", "aria-label": "Replies sent from here" });
+  const replyForm = h("form", { class: "reply", onsubmit: (e) => (e.preventDefault(), sendReply()) }, replyText, h("div", { class: "row" }, sendButton));
+  replyText.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendReply();
+    } else if (e.key === "Escape") {
+      replyText.blur();
+    }
+  });
+  const threadHead = h("div", { class: "thread-head" });
+  const threadBody = h("div", { class: "thread-body", tabindex: "-1" });
+  let chat = null; // {item, cursor, has_more, loading} of an open DM conversation
+
+  function threadKey(item) {
+    return item.kind === "direct_message" ? `${item.account_id}|dm|${item.conversation_id}` : `${item.account_id}|c|${item.id}`;
+  }
+
+  async function openThread(item) {
+    opened = item;
+    chat = null;
+    clear(thread, threadHead, threadBody, replyForm, outbox);
+    replyText.value = "";
+    drawOutbox();
+    if (matchMedia("(max-width: 760px)").matches) thread.scrollIntoView({ block: "start" });
+    await drawThread();
+  }
+
+  async function drawThread() {
+    const item = opened;
+    if (!item) return;
+    const actions = [];
+    if (!item.is_read) actions.push(h("button", { type: "button", id: "mark-read", onclick: () => readItems([item]) }, "Mark read"));
+    if (item.kind === "direct_message") {
+      swap(
+        threadHead,
+        h("h2", {}, `DM with ${item.peer?.user_name || item.who}`),
+        h("div", { class: "muted small" }, accountName(item.account_id)),
+        h(
+          "div",
+          { class: "row" },
+          actions,
+          h("button", { type: "button", id: "read-conversation", onclick: () => readScope({ conversation_id: item.conversation_id, account_id: item.account_id }) }, "Mark conversation read"),
+          h("button", { type: "button", onclick: () => setFilter({ conversation: { account_id: item.account_id, conversation_id: item.conversation_id, name: item.peer?.user_name || item.who }, work: null }) }, "Only this conversation"),
+        ),
+      );
+      const page = await conversationPage(item);
+      if (opened !== item) return;
+      chat = { item, cursor: page.cursor, has_more: page.has_more, loading: false, messages: page.messages };
+      swap(threadBody, page.has_more ? h("p", { class: "muted small older" }, "Scroll up for earlier messages") : null, page.messages.map(bubble));
+      threadBody.classList.add("chat");
+      threadBody.scrollTop = threadBody.scrollHeight;
+      return;
+    }
+    threadBody.classList.remove("chat");
+    const t = await commentThread(item);
+    if (opened !== item) return;
+    const w = t.work;
+    swap(
+      threadHead,
+      h("h2", {}, `${KIND[item.kind]} from ${item.who}`),
+      w || item.work_title
+        ? h(
+            "div",
+            { class: "work" },
+            w?.cover ? h("img", { src: w.cover, alt: "", width: 48, height: 64, loading: "lazy", onerror: (e) => e.target.remove() }) : null,
+            h(
+              "div",
+              {},
+              h("div", { class: "work-title" }, w?.url ? h("a", { href: w.url, target: "_blank", rel: "noopener" }, w.title || item.work_title || item.content_id) : w?.title || item.work_title),
+              h("div", { class: "muted small" }, accountName(item.account_id), w?.stats ? ` · ${w.stats.total_comments} comments` : ""),
+            ),
+          )
+        : null,
+      h(
+        "div",
+        { class: "row" },
+        actions,
+        h("button", { type: "button", id: "read-thread", onclick: () => readItems(t.messages.filter((m) => !m.is_read)) }, "Mark thread read"),
+        item.content_id
+          ? h("button", { type: "button", id: "read-work", onclick: () => readScope({ content_id: item.content_id, account_id: item.account_id }) }, "Mark work's comments read")
+          : null,
+        item.content_id
+          ? h("button", { type: "button", onclick: () => setFilter({ work: { account_id: item.account_id, content_id: item.content_id, title: w?.title || item.work_title }, conversation: null }) }, "Only this work")
+          : null,
+      ),
+    );
+    swap(threadBody, t.messages.map(bubble));
+  }
+
+  const bubble = (m) =>
+    h(
+      "div",
+      { class: `msg ${m.mine ? "mine" : ""} ${m.id === opened?.id ? "focus" : ""}`, dataset: { id: m.id } },
+      h("div", {}, h("strong", {}, m.who), " ", h("span", { class: "muted small" }, time(m.at))),
+      h("div", { class: "text" }, highlighted(m.text, terms)),
+    );
+
+  // Earlier messages of a conversation when the reader scrolls to the top; the view stays where it was.
+  threadBody.addEventListener("scroll", async () => {
+    if (!chat || !chat.has_more || chat.loading || threadBody.scrollTop > 40) return;
+    const c = chat;
+    c.loading = true;
+    try {
+      const page = await conversationPage(c.item, c.cursor);
+      if (chat !== c) return;
+      const before = threadBody.scrollHeight;
+      c.cursor = page.cursor;
+      c.has_more = page.has_more;
+      threadBody.querySelector(".older")?.remove();
+      threadBody.prepend(...(c.has_more ? [h("p", { class: "muted small older" }, "Scroll up for earlier messages")] : []), ...page.messages.map(bubble));
+      threadBody.scrollTop += threadBody.scrollHeight - before;
+    } finally {
+      c.loading = false;
+    }
+  });
+
+  // ---------------------------------------------------------------- answering
+
+  function drawOutbox() {
+    const mine = opened ? outboxes.get(threadKey(opened)) || [] : [];
+    swap(
+      outbox,
+      mine.map((r) =>
+        h(
+          "li",
+          { dataset: { replyId: r.id || "", status: r.status } },
+          chip(r.status, r.status === "pending" ? "pending…" : r.status),
+          " ",
+          r.text,
+          r.status === "failed"
+            ? h("div", { class: "error" }, r.reason || "the platform refused it", " ", h("button", { type: "button", class: "retry", onclick: () => retry(r) }, "Retry"))
+            : null,
+        ),
+      ),
+    );
+  }
+
+  async function sendReply(text = replyText.value.trim(), entry = null) {
+    const item = opened;
+    if (!text || !item) return;
+    const key = threadKey(item);
+    const list = outboxes.get(key) || [];
+    const r = entry || { text, status: "pending", item };
+    r.status = "pending";
+    r.reason = null;
+    if (!entry) list.push(r);
+    outboxes.set(key, list);
+    if (!entry) replyText.value = "";
+    drawOutbox();
+    try {
+      const sent = await send(item, text, requestId());
+      r.id = sent.id;
+      // The feed may have told the outcome before this answer came.
+      r.status = settled.get(sent.id)?.status || sent.status;
+      r.reason = settled.get(sent.id)?.reason || null;
+    } catch (err) {
+      r.status = "failed";
+      r.reason = err.message;
+    }
+    drawOutbox();
+  }
+
+  const retry = (r) => sendReply(r.text, r);
+
+  const settled = new Map(); // reply id -> {status, reason}, from reply.sent / reply.failed facts
+  function onReply(fact) {
+    const d = fact.data?.data;
+    if (!d?.reply_id) return;
+    const outcome = { status: fact.name === "reply.failed" ? "failed" : "sent", reason: d.reason || null };
+    settled.set(d.reply_id, outcome);
+    for (const list of outboxes.values())
+      for (const r of list) if (r.id === d.reply_id) Object.assign(r, outcome);
+    drawOutbox();
+    if (outcome.status === "sent" && opened) drawThread().catch(() => null);
+  }
+
+  // While the feed is down, pending replies are asked after.
+  const poller = setInterval(async () => {
+    if (feed.state === "live") return;
+    for (const list of outboxes.values())
+      for (const r of list)
+        if (r.status === "pending" && r.id) {
+          const s = await sendStatus(r.item, r.id).catch(() => "pending");
+          if (s !== "pending") onReply({ name: s === "failed" ? "reply.failed" : "reply.sent", data: { data: { reply_id: r.id } } });
+        }
+  }, 2000);
+
+  // ---------------------------------------------------------------- read state
+
+  function markLocally(test) {
+    for (const item of vlist.items) if (test(item)) item.is_read = true;
+    if (opened && test(opened)) opened.is_read = true;
+    vlist.refresh();
+  }
+
+  async function readItems(items) {
+    const byKind = new Map();
+    for (const item of items) {
+      if (item.is_read) continue;
+      const k = `${item.account_id}|${item.kind}`;
+      byKind.set(k, [...(byKind.get(k) || []), item]);
+    }
+    try {
+      for (const group of byKind.values()) {
+        for (let i = 0; i < group.length; i += 500) {
+          const chunk = group.slice(i, i + 500);
+          await im("PUT", "/api/im/unified-messages/read-many", {
+            message_ids: chunk.map((x) => x.id),
+            business_type: chunk[0].kind,
+            account_id: chunk[0].account_id,
+          });
+        }
+      }
+      const keys = new Set(items.map((i) => i.key));
+      markLocally((i) => keys.has(i.key));
+      if (opened) drawThread().catch(() => null);
+      unread.refreshSoon();
+    } catch (err) {
+      toast(err.message, "bad");
+    }
+  }
+
+  /** Everything unread in a scope, on the server: a conversation, a work, an account, or all. */
+  async function readScope(scope) {
+    try {
+      for (;;) {
+        const page = await im("PUT", "/api/im/unified-messages/read-all", scope);
+        if (!page.data?.remaining) break;
+      }
+      markLocally((i) =>
+        (!scope.account_id || i.account_id === scope.account_id) &&
+        (!scope.conversation_id || i.conversation_id === scope.conversation_id) &&
+        (!scope.content_id || i.content_id === scope.content_id) &&
+        (!scope.types || scope.types === i.kind),
+      );
+      if (opened) drawThread().catch(() => null);
+      unread.refreshSoon();
+      if (f.unread) reload();
+    } catch (err) {
+      toast(err.message, "bad");
+    }
+  }
+
+  /** "Mark all read" reads what the filters show: on the server for a whole scope, the loaded items for a search. */
+  function readVisible() {
+    if (f.q) return readItems(vlist.items);
+    if (f.conversation) return readScope({ conversation_id: f.conversation.conversation_id, account_id: f.conversation.account_id });
+    return readScope({
+      account_id: f.work?.account_id || f.account || undefined,
+      content_id: f.work?.content_id,
+      types: f.kind || undefined,
+    });
+  }
+
+  // ---------------------------------------------------------------- live, keyboard, layout
+
+  const offInbox = feed.on(["inbox"], (fact) => {
+    const d = fact.data?.data || {};
+    if (fact.name === "inbox.comment_observed" || fact.name === "inbox.message_observed") fetchNew();
+    else if (fact.name === "inbox.comment_read") markLocally((i) => i.account_id === d.account_id && i.id === d.comment_id);
+    else if (fact.name === "inbox.message_read") markLocally((i) => i.account_id === d.account_id && i.id === d.message_id);
+    else if (fact.name === "inbox.conversation_read")
+      markLocally((i) => i.account_id === d.account_id && i.kind === "direct_message" && i.conversation_id === d.conversation_id);
+  });
+  const offReplies = feed.on(["reply"], (fact) => (fact.name === "reply.sent" || fact.name === "reply.failed") && onReply(fact));
+  const onCounts = () => drawFilters();
+  unread.addEventListener("change", onCounts);
+
+  function onKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || "") || document.activeElement?.isContentEditable;
+    if (typing || document.querySelector("dialog[open]")) return;
+    const selected = vlist.items[vlist.indexOf(selectedKey)];
+    if (e.key === "j") moveSelection(1);
+    else if (e.key === "k") moveSelection(-1);
+    else if (e.key === "Enter" && selected) openThread(selected);
+    else if (e.key === "r" && opened) replyText.focus();
+    else if (e.key === "e" && (selected || opened)) readItems([selected || opened]);
+    else if (e.key === "/") search.focus();
+    else return;
+    e.preventDefault();
+  }
+  document.addEventListener("keydown", onKey);
+
+  const status = h("span", { class: "muted small", id: "list-status" });
   clear(
     root,
     h("h1", {}, "Inbox"),
     picker,
-    h("div", { class: "inbox" }, h("section", { class: "panel" }, list, more), thread),
+    h(
+      "div",
+      { class: "toolbar row" },
+      searchForm,
+      kinds,
+      h("label", { class: "row check" }, unreadOnly, "Unread only"),
+      markAll,
+      h("label", { class: "row check muted small" }, desktop, "Desktop alerts"),
+    ),
+    scoped,
+    h("div", { class: "inbox" }, h("section", { class: "panel list" }, pill, vlist.scroller, status), thread),
   );
-  const stop = keepFresh(refresh, ["inbox", "account"], { minMs: 1500 });
+  drawFilters();
+  await reload();
+  if (unread.total) drawFilters();
   return () => {
-    stop();
+    offInbox();
     offReplies();
+    unread.removeEventListener("change", onCounts);
+    document.removeEventListener("keydown", onKey);
     clearInterval(poller);
   };
 }

@@ -1,6 +1,6 @@
-// Sign-in: an admin token (printed by `hiscrm up`, kept in <data-dir>/admin.token), checked against the API.
+// Sign-in with any token: an admin token gets the whole console, an `im` token the agent workspace.
 
-import { ApiError, clearToken, setToken, v1 } from "../api.js";
+import { clearToken, setToken, setWho, v1 } from "../api.js";
 import { clear, h } from "../ui.js";
 
 export async function mount(root, { done }) {
@@ -10,26 +10,23 @@ export async function mount(root, { done }) {
     type: "password",
     autocomplete: "current-password",
     required: true,
-    placeholder: "admin token",
+    placeholder: "hcrm_…",
   });
   const error = h("p", { class: "error", role: "alert" });
   const form = h(
     "form",
     {
       class: "panel",
-      style: "max-width: 420px; margin: 10vh auto;",
+      style: "max-width: 440px; margin: 10vh auto;",
       onsubmit: async (e) => {
         e.preventDefault();
         error.textContent = "";
         setToken(input.value.trim());
         try {
-          await v1("GET", "/api/v1/status");
+          setWho(await v1("GET", "/api/v1/tokens/current"));
         } catch (err) {
           clearToken();
-          error.textContent =
-            err instanceof ApiError && err.status === 403
-              ? "This token may not use the admin console; sign in with an admin token."
-              : err.message;
+          error.textContent = err.status === 401 ? "This token is unknown or was revoked." : err.message;
           return;
         }
         done();
@@ -39,8 +36,9 @@ export async function mount(root, { done }) {
     h(
       "p",
       { class: "muted" },
-      "Sign in with an admin token. `hiscrm up` prints it and keeps it in <data-dir>/admin.token. ",
-      "The token stays in this tab only.",
+      "Sign in with your token. Agents get the inbox workspace; an admin token (printed by `hiscrm up`, ",
+      "kept in <data-dir>/admin.token) also gets accounts, workers and the rest. ",
+      "New tokens: `hiscrm tokens add --role im`. The token stays in this tab only.",
     ),
     h("label", { class: "field", for: "token" }, h("span", {}, "Token"), input),
     error,

@@ -1,0 +1,301 @@
+"""The agent workspace in real Chromium against a real `hiscrm up`, signed in with an `im` token that
+`hiscrm tokens add` made: an agent's shift, step by step, on the demo account.
+
+The steps share one `hiscrm up` and one browser page, in file order: sign in, filter, search, open a
+thread and answer it (the sandbox confirms it got the text), a new comment arriving at the top while
+the reader is scrolled down, the keyboard, notifications, mark all read down to zero; then a token
+limited to another account, and the admin's Tokens page. The demo's own traffic is switched off so
+every new item is one the test made. Each step keeps a screenshot; any browser console error fails it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from hiscrm.config import REPO_ROOT
+from hiscrm.worker.demo import ACCOUNT_ID as DEMO
+from hiscrm.worker.demo import UID as DEMO_UID
+from tests.console.console_helpers import Browser, Up
+from tests.console.test_console import wait_until
+
+ROW = 74  # px, app.css .items li
+
+
+@pytest.fixture(scope="module")
+def story() -> dict[str, Any]:
+    return {}
+
+
+def add_token(up: Up, *args: str) -> dict[str, Any]:
+    """`hiscrm tokens add`, as an operator runs it beside the running stack."""
+    done = subprocess.run(
+        [sys.executable, "-m", "hiscrm", "tokens", "add", *args, "--json", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def im_get(up: Up, secret: str, path: str, **params: Any) -> Any:
+    with httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {secret}"}, timeout=10) as http:
+        return http.get(path, params=params).json()
+
+
+def sign_in(browser: Browser, up: Up, secret: str) -> None:
+    page = browser.page
+    page.goto(f"{up.api}/admin/")
+    if page.get_by_role("button", name="Sign out").is_visible():
+        page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def new_comment(up: Up, story: dict[str, Any], text: str, nickname: str) -> None:
+    up.control("POST", "/comments", {"aweme_id": story["work"], "text": text, "user": {"nickname": nickname}})
+
+
+def test_sign_in_with_an_im_token_gets_the_workspace(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    # Only what the test does arrives from now on.
+    up.control("POST", f"/accounts/{DEMO_UID}/traffic", {"comments_per_minute": 0, "messages_per_minute": 0})
+    agent = add_token(up, "--role", "im", "--name", "agent 1")
+    story["agent"] = agent["token"]
+    wait_until(
+        "the demo account's first items",
+        lambda: im_get(up, agent["token"], "/api/im/unified-messages", count=60)["data"]["messages"],
+        120,
+        up,
+    )
+    story["work"] = up.control("POST", "/works", {"uid": DEMO_UID, "desc": "工作台测试作品"})["aweme_id"]
+    # Something unread of each kind, made by the test.
+    new_comment(up, story, "第一条新评论", "观众甲")
+    new_comment(up, story, "第二条新评论", "观众乙")
+    up.control("POST", "/messages", {"uid": DEMO_UID, "text": "在吗？想咨询一下", "sender": {"nickname": "私信观众"}})
+    wait_until("the new items unread", lambda: _stats(up, agent["token"])["total_unread"] >= 3, 120, up)
+    page = browser.page
+    sign_in(browser, up, agent["token"])
+    expect(page.locator("main h1")).to_have_text("Inbox")
+    expect(page.locator("#who")).to_have_text("agent 1 (im)")
+    # The workspace only: the admin's pages are not offered, and their APIs refuse the token.
+    for name in ("Dashboard", "Accounts", "Workers", "Proxies", "Plots", "Tokens"):
+        expect(page.get_by_role("link", name=name)).to_have_count(0)
+    expect(page.get_by_role("link", name="Notifications")).to_be_visible()
+    with httpx.Client(base_url=up.api, headers={"Authorization": f"Bearer {agent['token']}"}) as http:
+        assert http.get("/api/v1/accounts").status_code == 403
+    page.goto(f"{up.api}/admin/#/accounts")  # a typed-in admin page falls back to the inbox
+    expect(page.locator("main h1")).to_have_text("Inbox")
+    expect(page.locator("ul.items li[data-key]").first).to_be_visible(timeout=20_000)
+    expect(page.locator(f'.accounts-pick [data-account-id="{DEMO}"]')).to_be_visible()
+    page.evaluate("window.__signedIn = true")
+    browser.shot("workspace-signed-in")
+
+
+def test_filters_with_live_counts(up: Up, browser: Browser) -> None:
+    page = browser.page
+    rows = page.locator("ul.items li[data-key]")
+    expect(page.locator('.kinds [data-kind="comment"] .count')).to_have_text(str(_stats(up)["unread_comments"]))
+    page.locator('.kinds [data-kind="direct_message"]').click()
+    expect(rows.first).to_have_attribute("data-type", "direct_message")
+    assert set(rows.evaluate_all("els => els.map(e => e.dataset.type)")) == {"direct_message"}
+    browser.shot("workspace-filter-dms")
+    page.locator('.kinds [data-kind="comment"]').click()
+    page.locator("#unread-only").check()
+    expect(page.locator("ul.items li[data-key] .who.unread").first).to_be_visible()
+    kinds = rows.evaluate_all("els => els.map(e => [e.dataset.type, !!e.querySelector('.who.unread')])")
+    assert kinds and all(kind == "comment" and unread for kind, unread in kinds), kinds
+    browser.shot("workspace-filter-unread-comments")
+    page.locator("#unread-only").uncheck()
+    page.locator('.kinds [data-kind=""]').click()
+    expect(page.locator(f'.accounts-pick [data-account-id="{DEMO}"] .badge')).to_have_text(
+        str(_stats(up)["total_unread"] or "")
+    )
+
+
+def _stats(up: Up, secret: str | None = None) -> dict[str, int]:
+    return im_get(up, secret or up.token, "/api/im/unified-messages/stats")["data"]  # type: ignore[no-any-return]
+
+
+def test_search_finds_a_new_comment_with_the_words_highlighted(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    text = f"请问这款锅的价格是多少 zebra{int(time.time())}"
+    new_comment(up, story, text, "搜索观众")
+    story["comment"] = text
+    # It arrives live, at the top of the list the reader is looking at.
+    expect(page.locator("ul.items li").first).to_contain_text(text, timeout=90_000)
+    page.keyboard.press("/")
+    expect(page.locator("#search")).to_be_focused()
+    page.keyboard.type("价格是 搜索观众")
+    page.keyboard.press("Enter")
+    hit = page.locator("ul.items li", has_text="搜索观众")
+    expect(hit).to_have_count(1)
+    expect(hit.locator("mark").first).to_have_text("价格是")
+    expect(page.locator(".scoped")).to_contain_text("search: 价格是 搜索观众")
+    browser.shot("workspace-search")
+
+
+def test_open_a_thread_and_reply_and_see_it_sent(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    page.locator("ul.items li", has_text="搜索观众").get_by_role("button").click()
+    thread = page.locator(".thread")
+    expect(thread).to_contain_text(story["comment"])
+    expect(thread.locator(".work-title")).to_contain_text("工作台测试作品")
+    reply = f"您好，价格请看私信 {int(time.time())}"
+    page.locator("#reply-text").fill(reply)
+    page.locator("#reply-text").press("Enter")  # Enter sends
+    sent = page.locator(".outbox li", has_text=reply)
+    expect(sent).to_be_visible()
+    browser.shot("workspace-reply-pending")
+    expect(sent).to_have_attribute("data-status", "sent", timeout=90_000)
+    assert any(s["text"] == reply for s in up.control("GET", f"/sent?uid={DEMO_UID}&kind=comment_reply"))
+    story["reply"] = reply
+    browser.shot("workspace-reply-sent")
+    # Shift+Enter is a new line, not a send.
+    page.locator("#reply-text").press("Shift+Enter")
+    assert page.locator("#reply-text").input_value() == "\n"
+    page.locator("#reply-text").fill("")
+    page.locator("#search").fill("")
+    page.locator("#search").press("Escape")
+
+
+def test_a_new_comment_arrives_at_the_top_while_the_reader_is_scrolled_down(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    scroller = page.locator(".vscroll")
+    expect(page.locator(".scoped")).to_have_count(1)
+    expect(page.locator("ul.items li[data-key]").first).to_be_visible()
+    # The crawler sees our own reply as a new item: let it come before measuring.
+    wait_until(
+        "our reply observed",
+        lambda: story["reply"] in str(im_get(up, story["agent"], "/api/im/search", q=story["reply"][:8])),
+        90,
+        up,
+    )
+    page.wait_for_timeout(1500)
+    scroller.evaluate(f"el => {{ el.scrollTop = {ROW * 8}; }}")
+    row = page.locator("ul.items li[data-key]").nth(10)
+    key = row.get_attribute("data-key")
+    row.get_by_role("button").click()  # selected and opened
+    chosen = page.locator(f'ul.items li[data-key="{key}"]')
+    expect(chosen.get_by_role("button")).to_have_attribute("aria-current", "true")
+    y_before = chosen.bounding_box()["y"]  # type: ignore[index]
+    before = scroller.evaluate("el => el.scrollTop")
+    text = f"刚刚看到直播，想问问 {int(time.time())}"
+    new_comment(up, story, text, "直播观众")
+    wait_until(
+        "the crawler seeing the new comment",
+        lambda: text in str(im_get(up, story["agent"], "/api/im/unified-messages", count=5)),
+        90,
+        up,
+    )
+    pill = page.locator(".new-pill")
+    expect(pill).to_be_visible()
+    expect(pill).to_have_text(re.compile(r"\d+ new"))
+    # What the reader was looking at stays where it was, and stays selected.
+    assert scroller.evaluate("el => el.scrollTop") > before
+    assert abs(chosen.bounding_box()["y"] - y_before) < 2  # type: ignore[index]
+    expect(chosen.get_by_role("button")).to_have_attribute("aria-current", "true")
+    browser.shot("workspace-new-pill")
+    pill.click()
+    expect(pill).to_be_hidden()
+    expect(page.locator("ul.items li").first).to_contain_text(text)
+    assert scroller.evaluate("el => el.scrollTop") == 0
+    browser.shot("workspace-new-at-top")
+    # Windowed: the list holds more items than rows in the page.
+    shown = int(page.locator("#list-status").inner_text().split()[0].rstrip("+"))
+    assert page.locator("ul.items li").count() < shown
+
+
+def test_keyboard_moves_opens_replies_and_reads(up: Up, browser: Browser) -> None:
+    page = browser.page
+    rows = page.locator("ul.items li[data-key]")
+    rows.first.get_by_role("button").click()
+    page.locator("main h1").click()  # focus out of the list, as after reading
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(2).get_by_role("button")).to_have_attribute("aria-current", "true")
+    page.keyboard.press("k")
+    second = rows.nth(1)
+    expect(second.get_by_role("button")).to_have_attribute("aria-current", "true")
+    page.keyboard.press("Enter")
+    expect(page.locator(".thread")).to_contain_text(second.locator(".text").inner_text())
+    page.keyboard.press("e")
+    expect(second.locator(".who")).not_to_have_class("who unread")
+    page.keyboard.press("r")
+    expect(page.locator("#reply-text")).to_be_focused()
+    page.keyboard.press("Escape")
+    browser.shot("workspace-keyboard")
+
+
+def test_notifications_listed_and_marked_read(up: Up, browser: Browser) -> None:
+    page = browser.page
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.locator("main h1")).to_have_text("Notifications")
+    unread = page.locator('ul.notes li[data-read="false"]')
+    expect(unread.first).to_be_visible(timeout=20_000)
+    n = unread.count()
+    unread.first.get_by_role("button", name="Mark read").click()
+    expect(page.locator('ul.notes li[data-read="false"]')).to_have_count(n - 1)
+    browser.shot("workspace-notifications")
+    page.locator('[data-nav="inbox"]').click()
+
+
+def test_mark_all_read_brings_every_count_to_zero(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    expect(page.locator("ul.items li[data-key]").first).to_be_visible()
+    assert _stats(up, story["agent"])["total_unread"] > 0
+    page.locator("#mark-all-read").click()
+    expect(page.locator("#nav-unread")).to_have_attribute("data-n", "0")
+    for kind in ("", "comment", "discussion", "direct_message"):
+        expect(page.locator(f'.kinds [data-kind="{kind}"] .count')).to_have_text("0")
+    expect(page.locator("ul.items li .who.unread")).to_have_count(0)
+    assert _stats(up, story["agent"])["total_unread"] == 0
+    assert page.title().startswith("Inbox")  # no "(N)" left in the tab title
+    browser.shot("workspace-all-read")
+
+
+def test_a_token_for_another_account_sees_nothing_of_the_demo(up: Up, browser: Browser) -> None:
+    other = add_token(up, "--role", "im", "--account", "some-other-shop", "--name", "other desk")
+    page = browser.page
+    sign_in(browser, up, other["token"])
+    expect(page.locator("#who")).to_have_text("other desk (im)")
+    expect(page.locator("ul.items li.empty")).to_have_text("Nothing here.")
+    expect(page.locator(f'.accounts-pick [data-account-id="{DEMO}"]')).to_have_count(0)
+    page.locator("#search").fill("价格")
+    page.locator("#search").press("Enter")
+    expect(page.locator("ul.items li.empty")).to_be_visible()
+    assert im_get(up, other["token"], "/api/im/search", q="价格")["data"]["messages"] == []
+    browser.shot("workspace-other-account")
+
+
+def test_admin_manages_tokens_and_a_revoked_one_is_refused(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    sign_in(browser, up, up.token)
+    page.get_by_role("link", name="Tokens").click()
+    expect(page.locator("main h1")).to_have_text("Tokens")
+    expect(page.locator("tr[data-token-id]", has_text="agent 1")).to_be_visible()
+    page.get_by_role("button", name="Add token").click()
+    dialog = page.locator("dialog[open]")
+    dialog.locator('input[name="name"]').fill("desk 3")
+    dialog.get_by_role("button", name="Add").click()
+    secret = page.locator("#new-token-secret").input_value()
+    assert secret.startswith("hcrm_")
+    browser.shot("tokens-new-secret")
+    page.locator("dialog[open]").get_by_role("button", name="Done").click()
+    row = page.locator("tr[data-token-id]", has_text="desk 3")
+    row.get_by_role("button", name="Revoke").click()
+    page.locator("dialog[open]").get_by_role("button", name="Revoke token").click()
+    expect(row).to_have_count(0)
+    assert im_get(up, secret, "/api/im/accounts")["status_code"] == 401
+    browser.shot("tokens")
