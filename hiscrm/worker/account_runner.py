@@ -120,7 +120,7 @@ class AccountRunner:
             self._context_stale = True
             self._end_episode()
             self._wake.set()
-        elif (config.status, config.logged_in, config.crawl) != (old.status, old.logged_in, old.crawl):
+        elif (config.status, config.logged_in) != (old.status, old.logged_in):
             self._wake.set()
 
     def crawl_now(self) -> None:
