@@ -83,6 +83,21 @@ async def test_each_role_does_its_job_and_a_worker_is_refused_the_rest(
         )
         await eventually(lambda: handler.commands, timeout=10, what="the login command reaching w1")
         await api.append(c.ConversationRead(account_id="acc1", conversation_id="conv1"))
+        # Account operations: the api records them, the coordinator passes them on, the worker reports back.
+        await api.append(c.LoginSmsCodeSubmitted(login_id="L1", account_id="acc1", sealed_code="s1:code"))
+        await api.append(c.AccountCrawlRequested(account_id="acc1"))
+        await api.append(c.AccountPinned(account_id="acc1", worker_id="w1"))
+        await eventually(
+            lambda: {type(cmd).__name__ for cmd in handler.commands} >= {"LoginSmsCode", "CrawlNow"},
+            timeout=10,
+            what="the SMS code and crawl_now reaching w1",
+        )
+        worker_facts = EventStore(w1_nc)
+        await worker_facts.append(
+            c.LoginSmsCodeRejected(login_id="L1", account_id="acc1", reason="wrong", code="wrong")
+        )
+        await worker_facts.append(c.AccountCrawlFailed(account_id="acc1", worker_id="w1", reason="timeout"))
+        await api.append(c.AccountLoggedOut(account_id="acc1"))
 
         # What a worker may not do: write another's presence (its own, the agent keeps writing).
         w1 = w1_nc.jetstream()
@@ -116,6 +131,12 @@ async def test_each_role_does_its_job_and_a_worker_is_refused_the_rest(
         await refused(caplog, 'Subscription to "hiscrm.cmd.>"', _subscribe_and_flush(w1_nc, "hiscrm.cmd.>"))
         await refused(caplog, "_INBOX.coordinator.>", _subscribe_and_flush(w1_nc, "_INBOX.coordinator.>"))
 
+        # An SMS code is the operator's to submit, through the api.
+        await refused(
+            caplog,
+            "hiscrm.evt.login.L1.sms_code_submitted",
+            store.append(c.LoginSmsCodeSubmitted(login_id="L1", account_id="acc1", sealed_code="s1:x")),
+        )
         # The api records IM state and requests, never the coordinator's decisions.
         await refused(
             caplog,
