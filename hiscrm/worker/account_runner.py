@@ -248,7 +248,8 @@ class AccountRunner:
     async def _pass_failed(self, kind: str, reason: str) -> None:
         fact = self.failures.failed(kind, reason[:500])
         if fact is not None:
-            with contextlib.suppress(*BROKER_FAILURES):  # counted still; the next failure appends it
+            # Unrecorded, the run is still counted: a later report of it carries the whole count.
+            with contextlib.suppress(*BROKER_FAILURES):
                 await self.deps.store.append(fact)
 
     async def _pass(self) -> None:

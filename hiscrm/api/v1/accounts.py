@@ -372,10 +372,8 @@ def _crawlable(row: accounts.AccountRow, *, quiet: bool = False) -> bool:
 
 async def _request_crawls(call: Call, account_ids: list[str]) -> CrawlRequested:
     by = caller(call)
-    seq = 0
-    for account_id in account_ids:
-        seq = (await call.services.store.append(c.AccountCrawlRequested(account_id=account_id, by=by))).seq
-    return CrawlRequested(account_ids=account_ids, seq=seq)
+    done = await call.services.store.append_many(c.AccountCrawlRequested(account_id=a, by=by) for a in account_ids)
+    return CrawlRequested(account_ids=account_ids, seq=max((d.seq for d in done), default=0))
 
 
 @router.route(
