@@ -77,7 +77,10 @@ async def _read_models(services: Services) -> tuple[ReadModelsPart, str | None]:
 
 
 async def _coordinator(services: Services) -> Part:
-    _, value = await kv.latest(services.nc.jetstream(), PRESENCE_BUCKET, COORDINATOR_LEASE)
+    try:
+        _, value = await kv.latest(services.nc.jetstream(), PRESENCE_BUCKET, COORDINATOR_LEASE)
+    except Exception as exc:  # the lease could not be read: say so rather than answer 500
+        return Part(False, f"cannot read the coordinator lease: {exc!r}")
     if not value:
         return Part(False, "no coordinator holds the lease")
     return Part(True, f"{msgspec.json.decode(value, type=LeaseValue).holder} leads")
@@ -90,7 +93,10 @@ async def _workers(services: Services) -> WorkersPart:
         known = {row.worker_id for _, row in tx.scan(workers.TABLE, b"", workers.WorkerRow)}
     candidates = sorted(known | set(local.statuses() if local is not None else ()))
     js = services.nc.jetstream()
-    seen = await asyncio.gather(*(kv.latest(js, PRESENCE_BUCKET, presence_key(w)) for w in candidates))
+    try:
+        seen = await asyncio.gather(*(kv.latest(js, PRESENCE_BUCKET, presence_key(w)) for w in candidates))
+    except Exception as exc:  # presence could not be read: say so rather than answer 500
+        return WorkersPart(False, f"cannot read worker presence: {exc!r}", [], required)
     live = [w for w, (_, value) in zip(candidates, seen, strict=True) if value]
     if live:
         return WorkersPart(True, f"{len(live)} live", live, required)
