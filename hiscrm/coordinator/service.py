@@ -94,6 +94,7 @@ class Coordinator:
         self._destroyed: set[str] = set()
         self._restamp: set[str] = set()  # accounts whose config changed outside the facts (a proxy edit)
         self._expiry: asyncio.TimerHandle | None = None
+        self._folds = 0  # times the facts were folded again from a replaced stream's start
 
     # ------------------------------------------------------------------ running
 
@@ -134,6 +135,7 @@ class Coordinator:
 
     def _start_over(self) -> None:
         """Forget the old stream's facts; the next term reconciles every config with the new one's."""
+        self._folds += 1
         self.state = State()
         self.caught_up.clear()
         self.plan = placement.Plan(moves=[], unplaced={}, loads={})
@@ -228,7 +230,10 @@ class Coordinator:
                 if self.ready and self.lease.leading:
                     if self.term_started_ms is None:
                         await self._take_office()
+                    folds = self._folds
                     await self._step()
+                    if self._folds != folds:  # the stream was replaced meanwhile: its waits were for the old one
+                        self._awaiting = 0
                 elif self.term_started_ms is not None:
                     self._leave_office()
             except NotLeading:
