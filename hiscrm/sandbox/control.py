@@ -153,6 +153,7 @@ Endpoint = Callable[[Request], Awaitable[Any]]
 
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+WILDCARDS = frozenset({"0.0.0.0", "::"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -170,7 +171,9 @@ def host_refusal(request: Request) -> str | None:
         name, port = named.hostname, named.port or default_port
     except ValueError:  # a port that is not a number
         name, port = None, None
-    allowed = {bound_host, *LOOPBACK_NAMES} if bound_host in LOOPBACK_NAMES else {bound_host}
+    # Bound to every interface, it answers its control API on loopback only: control is for local tools.
+    local = bound_host in LOOPBACK_NAMES or bound_host in WILDCARDS
+    allowed = {bound_host, *LOOPBACK_NAMES} if local else {bound_host}
     if name in allowed and port == bound_port:
         return None
     return f"Host {header!r} is not this sandbox's address ({bound_host}:{bound_port})"

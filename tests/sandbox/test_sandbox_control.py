@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+from starlette.requests import Request
 
 from hiscrm.sandbox.app import create_app
+from hiscrm.sandbox.control import host_refusal
 from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
@@ -186,6 +188,18 @@ async def test_a_deeply_nested_body_is_a_400_not_a_recursion_error(client: httpx
         "/aweme/v1/creator/comment/reply/", content=deep, headers={**json_type, "X-Secsdk-Csrf-Token": csrf}
     )
     assert page.status_code == 200 and "deep" in page.json()["status_msg"]
+
+
+def test_a_sandbox_on_every_interface_takes_control_on_loopback_names_only() -> None:
+    def refusal(server: tuple[str, int], host: str) -> str | None:
+        scope = {"type": "http", "method": "GET", "path": "/__sandbox/accounts", "query_string": b""}
+        return host_refusal(Request({**scope, "server": server, "headers": [(b"host", host.encode())]}))
+
+    for bound in ("0.0.0.0", "::"):
+        assert refusal((bound, 8600), "localhost:8600") is None and refusal((bound, 8600), "127.0.0.1:8600") is None
+        assert refusal((bound, 8600), "sandbox.example:8600") is not None
+    assert refusal(("192.0.2.7", 8600), "192.0.2.7:8600") is None
+    assert refusal(("192.0.2.7", 8600), "localhost:8600") is not None  # not bound to loopback
 
 
 async def test_the_control_api_answers_only_to_its_own_address(world: World) -> None:
