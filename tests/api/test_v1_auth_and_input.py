@@ -12,7 +12,13 @@ V1 = [e for e in endpoints() if e.path.startswith("/api/v1")]
 WITH_BODY = [e for e in V1 if e.body is not None]
 WITH_ID = [e for e in V1 if "{id}" in e.path]
 # A body each route accepts, so that what is tested is the id.
-GOOD_BODY = {"/api/v1/accounts/{id}": {"account_name": "x"}, "/api/v1/proxies/{id}": {"name": "x"}}
+GOOD_BODY = {
+    "/api/v1/accounts/{id}": {"account_name": "x"},
+    "/api/v1/proxies/{id}": {"name": "x"},
+    "/api/v1/accounts/{id}/pin": {"worker_id": "w1"},
+    "/api/v1/accounts/{id}/session-import": {"cookies": "sessionid=abc"},
+    "/api/v1/login-sessions/{id}/sms-code": {"code": "123456"},
+}
 
 
 def concrete(path: str, id_: str = "x1") -> str:
@@ -29,8 +35,15 @@ def test_every_admin_route_is_declared() -> None:
         "PATCH /api/v1/accounts/{id}",
         "DELETE /api/v1/accounts/{id}",
         "POST /api/v1/accounts/{id}/login",
+        "POST /api/v1/accounts/{id}/logout",
+        "POST /api/v1/accounts/{id}/crawl-now",
+        "POST /api/v1/accounts/crawl-now",
+        "PUT /api/v1/accounts/{id}/pin",
+        "GET /api/v1/accounts/{id}/passes",
+        "POST /api/v1/accounts/{id}/session-import",
         "GET /api/v1/accounts/{id}/login-sessions",
         "GET /api/v1/login-sessions/{id}",
+        "POST /api/v1/login-sessions/{id}/sms-code",
         "GET /api/v1/workers",
         "GET /api/v1/workers/{id}",
         "POST /api/v1/workers/{id}/start",
