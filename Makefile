@@ -25,20 +25,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Playwright drives the OS Chromium by path; a browser download cannot work here.
+# Debian packages, as root or through sudo.
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+
+# Playwright drives the OS Chromium by path; a browser download cannot work here. The console and the
+# sandbox are mostly Chinese text: without a CJK font the browser tests' screenshots show empty boxes.
 chromium:
-	@test -x $(CHROMIUM) || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+	@test -x $(CHROMIUM) || { $(APT_INSTALL) chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { $(APT_INSTALL) fonts-noto-cjk; }
 
 # `hiscrm bench` loads the API with wrk when it is installed, else with its own slower client.
 bench: bootstrap wrk
 	$(BIN)/hiscrm bench $(ARGS)
 
 wrk:
-	@command -v wrk >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi; }
+	@command -v wrk >/dev/null || { $(APT_INSTALL) wrk; }
 
 # Go's module and build caches stay in .tools too, so nothing outside the checkout changes. Without Go
 # the CLI tests skip and say how to get the CLI; everything else runs.
