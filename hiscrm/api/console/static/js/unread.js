@@ -23,6 +23,8 @@ class Unread extends EventTarget {
     this.running = true;
     this.off = feed.on(["inbox"], (fact) => {
       this.refreshSoon();
+      // The feed can be a moment ahead of the read models the counts come from: look once more.
+      setTimeout(this.refreshSoon, 1500);
       this.alert(fact);
     });
     // Without the feed, or to be sure after a long idle: now and then anyway.

@@ -245,6 +245,24 @@ export async function mount(root, { args }) {
     }
   }
 
+  /**
+   * The feed announces a new item as soon as it is recorded, which may be a moment before the read
+   * models show it: the item is looked for until it shows (or, if the filters hide it, for a few tries).
+   */
+  const awaited = new Map(); // item key -> tries left
+  function announced(fact) {
+    const d = fact.data?.data || {};
+    const kind = fact.name === "inbox.message_observed" ? "direct_message" : d.parent_comment_id ? "discussion" : "comment";
+    const hidden =
+      (f.account && d.account_id !== f.account) ||
+      (f.kind && f.kind !== kind) ||
+      (f.work && (d.account_id !== f.work.account_id || d.content_id !== f.work.content_id)) ||
+      (f.conversation && (d.account_id !== f.conversation.account_id || d.conversation_id !== f.conversation.conversation_id));
+    if (hidden) return;
+    awaited.set(`${d.account_id}|${d.comment_id || d.message_id}`, 12);
+    fetchNew();
+  }
+
   /** New items at the top: the first page again, down to the first item the list already has. */
   let missed = false; // new items announced while a page was loading: looked for once it is in
   const fetchNew = throttle(async () => {
@@ -267,6 +285,12 @@ export async function mount(root, { args }) {
         if (known.has(item.key)) break;
         added.push(item);
       }
+      for (const key of [...awaited.keys()]) {
+        const left = awaited.get(key) - 1;
+        if (known.has(key) || added.some((i) => i.key === key) || left <= 0) awaited.delete(key);
+        else awaited.set(key, left);
+      }
+      if (awaited.size) setTimeout(fetchNew, 500);
       if (!added.length) return;
       const away = !vlist.atTop;
       vlist.prepend(added);
@@ -492,9 +516,10 @@ export async function mount(root, { args }) {
     if (outcome.status === "sent" && opened) drawThread().catch(() => null);
   }
 
-  // While the feed is down, pending replies are asked after.
+  // While the feed is down, new items and pending replies are asked after.
   const poller = setInterval(async () => {
     if (feed.state === "live") return;
+    fetchNew();
     for (const list of outboxes.values())
       for (const r of list)
         if (r.status === "pending" && r.id) {
@@ -574,7 +599,7 @@ export async function mount(root, { args }) {
 
   const offInbox = feed.on(["inbox"], (fact) => {
     const d = fact.data?.data || {};
-    if (fact.name === "inbox.comment_observed" || fact.name === "inbox.message_observed") fetchNew();
+    if (fact.name === "inbox.comment_observed" || fact.name === "inbox.message_observed") announced(fact);
     else if (fact.name === "inbox.comment_read") markLocally((i) => i.account_id === d.account_id && i.id === d.comment_id);
     else if (fact.name === "inbox.message_read") markLocally((i) => i.account_id === d.account_id && i.id === d.message_id);
     else if (fact.name === "inbox.conversation_read")
