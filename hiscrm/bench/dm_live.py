@@ -20,7 +20,7 @@ import msgspec
 
 from hiscrm.bench import stack
 from hiscrm.bench.http_client import KeepAlive, percentile
-from hiscrm.config import Settings
+from hiscrm.config import REPO_ROOT, Settings
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
@@ -31,9 +31,9 @@ from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.server import bind, serve
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import load_master_key
-from hiscrm.store import reader
-from hiscrm.store.broker import free_port
-from hiscrm.store.connection import HiscrmClient
+from hiscrm.store import reader, streams
+from hiscrm.store.broker import EmbeddedBroker, free_port
+from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.service import WorkerOptions, run_worker
 
@@ -64,7 +64,23 @@ async def _until(ready: Callable[[], bool], what: str) -> None:
     raise RuntimeError(f"dm_live: {what} did not happen within {SETUP_TIMEOUT_S:.0f} s")
 
 
-async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:
+async def measure(data_dir: Path, quick: bool) -> dict[str, Any]:
+    """On a broker of its own: the suite's broker holds the other benchmarks' douyin accounts, which
+    a worker taking one account would be given first."""
+    broker = EmbeddedBroker(data_dir / "nats", free_port())
+    await broker.start()
+    try:
+        nc = await connect([broker.url], "hiscrm-bench-dm")
+        try:
+            await streams.apply(nc, REPO_ROOT / "streams")
+            return await _run(nc, broker.url, data_dir, quick)
+        finally:
+            await nc.close()
+    finally:
+        await broker.stop()
+
+
+async def _run(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:
     world = demo_world()
     sock = bind("127.0.0.1", 0)
     site = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -94,19 +110,22 @@ async def measure(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) 
 
 
 async def _measure(world: Any, api: stack.Stack, count: int) -> dict[str, Any]:
+    """`count` DMs after one not counted: the socket seen open may still be the pass's own chat page,
+    closing; once the first DM showed (live, or by the next pass), the worker's watch is running."""
     peers = list(world.conversations_of[CREATOR])
     client = await KeepAlive.open(api.url, api.im_token)
     samples: list[float] = []
     try:
-        for n in range(count):
+        for n in range(-1, count):
             started = time.perf_counter()
             message = world.add_message(peers[n % len(peers)], CREATOR, f"第{n}条：请问还有货吗？")
             request = client.request(f"/api/im/messages/{message.msg_id}?account_id={ACCOUNT}")
             while (await client.send(request))[0] != 200:
                 await asyncio.sleep(POLL_S)
-                if time.perf_counter() - started > 60:
+                if time.perf_counter() - started > 2 * DEFAULT_INTERVAL_S + 30:
                     raise RuntimeError(f"dm_live: message {message.msg_id} never showed in the IM API")
-            samples.append((time.perf_counter() - started) * 1000)
+            if n >= 0:
+                samples.append((time.perf_counter() - started) * 1000)
     finally:
         await client.close()
     return {

@@ -34,7 +34,7 @@ async def run(quick: bool = False) -> dict[str, Any]:
                 result.update(await stack.measure(nc, broker.url, Path(tmp) / "api", free_port(), quick))
                 result.update(await search.measure(nc, broker.url, Path(tmp) / "search", free_port(), quick))
                 result["api_routes"] = await api_routes.measure(Path(tmp) / "routes", quick)
-                result["dm_live_ms"] = await dm_live.measure(nc, broker.url, Path(tmp) / "dm", quick)
+                result["dm_live_ms"] = await dm_live.measure(Path(tmp) / "dm", quick)
             finally:
                 await nc.close()
         finally:

@@ -52,8 +52,8 @@ class Layout:
     """What differs between the two comment pages."""
 
     generation: str
-    list: str
-    replies: str
+    comments_tail: str  # the list endpoint
+    replies_tail: str  # a thread's endpoint
     rows: str  # counted to know the page rendered an answer
     row: str
     author: str
@@ -84,7 +84,7 @@ class Layout:
 
 class Interactive(Layout):
     generation = "interactive"
-    list, replies = x.V2_LIST, x.V2_REPLIES
+    comments_tail, replies_tail = x.V2_LIST, x.V2_REPLIES
     rows, row, author, text = x.OLD_TEXT, x.OLD_ROW, x.OLD_AUTHOR, x.OLD_TEXT
 
     def items(self, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,7 +135,7 @@ class Interactive(Layout):
 
 class WorkDetail(Layout):
     generation = "work_detail"
-    list, replies = x.CREATOR_LIST, x.CREATOR_REPLIES
+    comments_tail, replies_tail = x.CREATOR_LIST, x.CREATOR_REPLIES
     rows = row = x.NEW_ROW
     author, text = x.NEW_AUTHOR, x.NEW_TEXT
 
@@ -186,7 +186,7 @@ class CommentPage:
 
     def __init__(self, page: Page, st: Site, layout: Layout, aweme_id: str) -> None:
         self.page, self.site, self.layout, self.aweme_id = page, st, layout, aweme_id
-        self.capture = Capture(page, [layout.list, layout.replies, x.ITEM_LIST])
+        self.capture = Capture(page, [layout.comments_tail, layout.replies_tail, x.ITEM_LIST])
         self.pages = 0
         self.shown = 0
 
@@ -200,11 +200,11 @@ class CommentPage:
 
     async def next_page(self) -> dict[str, Any] | None:
         """The next page of top-level comments, once the page rendered it; None after the last."""
-        if self.pages and not answers.ok(self.capture.of(self.layout.list)[self.pages - 1]).get("has_more"):
+        if self.pages and not answers.ok(self.capture.of(self.layout.comments_tail)[self.pages - 1]).get("has_more"):
             return None
         if self.pages:
             await scroll_past(self.page, self.layout.rows)
-        data = answers.ok((await self.capture.wait_for(self.layout.list, self.pages + 1))[self.pages])
+        data = answers.ok((await self.capture.wait_for(self.layout.comments_tail, self.pages + 1))[self.pages])
         self.pages += 1
         self.shown += len(self.layout.items(data))
         await wait_for_count(self.page, self.layout.rows, self.shown)
@@ -229,7 +229,7 @@ class CommentPage:
         return [r for a in self._replies(cid) for r in self.layout.items(answers.ok(a))]
 
     def _replies(self, cid: str) -> list[Answer]:
-        return [a for a in self.capture.of(self.layout.replies) if a.query.get("comment_id") == cid]
+        return [a for a in self.capture.of(self.layout.replies_tail) if a.query.get("comment_id") == cid]
 
 
 async def crawl_comments(run: CrawlRun, works: list[ContentObserved]) -> None:

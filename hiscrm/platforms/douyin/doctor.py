@@ -155,7 +155,7 @@ class Doctor:
             else:
                 replies = await comments.open_thread(threaded)
                 self.holds(f"{prefix}.expand", bool(replies))
-                self.fields(layout_replies_name(generation), answers.ok(comments.capture.of(layout.replies)[0]))
+                self.fields(layout_replies_name(generation), answers.ok(comments.capture.of(layout.replies_tail)[0]))
             await control.click()
             editor = layout.editor(row)
             await editor.wait_for(timeout=SELECTOR_TIMEOUT_MS)
