@@ -245,7 +245,7 @@ async def measure(data_dir: Path, quick: bool) -> dict[str, Any]:
 
 
 async def _measure(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:
-    seconds, rounds = (2.0, 1) if quick else (3.0, 2)
+    seconds, rounds = (2.0, 1) if quick else (3.0, 3)
     async with running(data_dir, nats_url, free_port()) as stack:
         models = LiveModels(data_dir / "read-models", MODELS)
         try:
