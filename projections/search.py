@@ -22,6 +22,7 @@ Tables:
 from __future__ import annotations
 
 import heapq
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
@@ -31,7 +32,7 @@ import msgspec
 
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
-from hiscrm.projector.model import Tx, key
+from hiscrm.projector.model import SEP, Tx, key
 from projections._rows import when
 from projections.paging import scan_after
 
@@ -69,19 +70,13 @@ class Query(msgspec.Struct, frozen=True):
         return self.words + self.runs
 
 
-def _runs(text: str) -> Iterator[str]:
-    run: list[str] = []
-    for ch in unicodedata.normalize("NFKC", text).casefold():
-        if ch.isalnum():
-            if run and ch.isascii() != run[-1].isascii():
-                yield "".join(run)
-                run = []
-            run.append(ch)
-        elif run:
-            yield "".join(run)
-            run = []
-    if run:
-        yield "".join(run)
+# After case folding: a run of ASCII letters and digits, or a run of any other letters and digits
+# (what str.isalnum() accepts; `\w` without the underscore), the two never mixed in one run.
+_RUN = re.compile(r"[0-9a-z]+|[^\W_0-9a-z]+")
+
+
+def _runs(text: str) -> list[str]:
+    return _RUN.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def _split(text: str) -> tuple[set[str], list[str]]:
@@ -149,12 +144,17 @@ def _index(tx: Tx, account_id: str, letter: Letter, item_id: str, text: str, tim
     old = terms_of(doc.text) if doc is not None else set()
     new = terms_of(text)
     ref = (letter + item_id).encode()
+    # A comment of Chinese text has some forty terms: the keys are built here, by hand, from the
+    # account's prefix (key(account, term) and key(account, term, at) exactly).
+    base = key(account_id, "")
     for term in old - new:
-        tx.delete(POSTINGS, key(account_id, term, at))
-        tx.add(DF, key(account_id, term), -1)
+        df_key = base + term.encode()
+        tx.delete(POSTINGS, df_key + SEP + at)
+        tx.add(DF, df_key, -1)
     for term in new - old:
-        tx.put(POSTINGS, key(account_id, term, at), ref)
-        tx.add(DF, key(account_id, term), 1)
+        df_key = base + term.encode()
+        tx.put(POSTINGS, df_key + SEP + at, ref)
+        tx.put(DF, df_key, (tx.get(DF, df_key, int) or 0) + 1)
     tx.put(DOCS, dk, Doc(text, at))
 
 
