@@ -11,8 +11,9 @@ socket bound (never listening) for as long as it runs, so nothing outside the gr
 between a child's start and its bind.
 
 The children die with the parent however it dies: each asks the kernel for SIGTERM when its parent
-goes (PR_SET_PDEATHSIG on Linux), which stops it cleanly. One child ending on its own stops the
-group, as one part of any HisCRM service does. Browser workers are not the API's children here: a
+goes (hiscrm/lifeline.py, PR_SET_PDEATHSIG), which stops it cleanly, and the parent starts them
+from its event loop's thread, whose end is the signal's trigger. One child ending on its own stops
+the group, as one part of any HisCRM service does. Browser workers are not the API's children here: a
 group has no single process to own them, so its processes answer the local-worker routes with 503.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -34,7 +34,6 @@ from hiscrm.errors import HiscrmError
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
 GRACE_S = 10.0
 
 
@@ -78,16 +77,6 @@ def member_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise HiscrmError(f"API process could not join {host}:{port} ({exc.strerror})") from None
     return sock
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Have the kernel send SIGTERM to this process when its parent dies; if it already has, stop now."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent_pid:
-        raise HiscrmError(f"the API group's parent (pid {parent_pid}) is gone")
 
 
 def member_command(settings: Settings, host: str, port: int, index: int) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from hiscrm.api.processes import die_with_parent, member_socket, process_count, run_group
+from hiscrm.api.processes import member_socket, process_count, run_group
 from hiscrm.api.server import build, run_fast, serve
 from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event
+from hiscrm.lifeline import arm
 
 
 def register(sub: SubParsers) -> None:
@@ -51,7 +52,7 @@ async def run(args: argparse.Namespace) -> int:
 async def _member(args: argparse.Namespace, index: int, stop: asyncio.Event) -> int:
     """One process of a --workers group: the whole API on its own SO_REUSEPORT socket, without local workers."""
     if args.parent is not None:
-        die_with_parent(args.parent)
+        arm(args.parent)
     s = settings(args)
     async with nats_client(args, f"hiscrm-api-{index}") as nc:
         app, services, _ = build(s, nc, local_workers=False)
