@@ -102,7 +102,8 @@ def bind(host: str, port: int, what: str, flag: str) -> socket.socket:
 
 
 def ensure_free(host: str, port: int, what: str, flag: str) -> None:
-    """For a server another program binds (nats-server): fail before starting it if the port is taken."""
+    """For a port bound later by another program (nats-server) or by other sockets (an API group's
+    SO_REUSEPORT members): fail before starting them if the port is taken, naming its holder."""
     bind(host, port, what, flag).close()
 
 

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 from hiscrm.config import Settings
 from hiscrm.errors import HiscrmError
+from hiscrm.procs import ensure_free
 
 log = logging.getLogger(__name__)
 
@@ -44,39 +45,27 @@ def process_count(value: str) -> int:
     return int(value)
 
 
-def _socket(host: str) -> socket.socket:
-    return socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-
-
-def reserve(host: str, port: int) -> socket.socket:
-    """The port checked free and held for the group: a bound SO_REUSEPORT socket that never listens."""
-    with _socket(host) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise HiscrmError(
-                f"the API could not listen on {host}:{port} ({exc.strerror}; is the port taken?)"
-            ) from None
-    held = _socket(host)
-    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        held.bind((host, port))
-    except OSError as exc:
-        held.close()
-        raise HiscrmError(f"the API could not hold {host}:{port} ({exc.strerror})") from None
-    return held
-
-
-def member_socket(host: str, port: int) -> socket.socket:
-    """One group member's listening socket on the shared port (uvicorn listens on it)."""
-    sock = _socket(host)
+def _shared(host: str, port: int, failure: str) -> socket.socket:
+    """A socket bound to host:port with SO_REUSEPORT, so the group's other sockets may bind it too."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise HiscrmError(f"API process could not join {host}:{port} ({exc.strerror})") from None
+        raise HiscrmError(f"{failure} {host}:{port} ({exc.strerror})") from None
     return sock
+
+
+def reserve(host: str, port: int) -> socket.socket:
+    """The port checked free and held for the group: a bound SO_REUSEPORT socket that never listens."""
+    ensure_free(host, port, "API", "--api-port")
+    return _shared(host, port, "the API could not hold")
+
+
+def member_socket(host: str, port: int) -> socket.socket:
+    """One group member's listening socket on the shared port (uvicorn listens on it)."""
+    return _shared(host, port, "API process could not join")
 
 
 def member_command(settings: Settings, host: str, port: int, index: int) -> list[str]:

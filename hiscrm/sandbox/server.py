@@ -9,7 +9,7 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
-from hiscrm.errors import HiscrmError
+from hiscrm import procs
 
 
 class _Server(uvicorn.Server):
@@ -20,16 +20,8 @@ class _Server(uvicorn.Server):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """Binds before serving so a busy port is a clear error, not a uvicorn exit."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise HiscrmError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
-    return sock
+    """Binds before serving so a busy port is a clear error naming its holder, not a uvicorn exit."""
+    return procs.bind(host, port, "sandbox", "--port")
 
 
 async def serve(app: Starlette, sock: socket.socket, stop: asyncio.Event) -> None:
