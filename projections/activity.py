@@ -15,7 +15,7 @@ from hiscrm.projector.model import Tx, be64, key
 from projections import sightings
 
 NAME = "activity"
-VERSION = 2
+VERSION = 3  # 3: the account's own comments are not new
 FACTS = "activity_facts"  # be64(minute) -> number of facts
 NEW = "activity_new"  # key(account, be64(minute)) -> NewItems; only an item's first sighting is new
 TABLES = (FACTS, NEW)
@@ -67,11 +67,10 @@ def apply(tx: Tx, rec: Recorded) -> None:
     _count_fact(tx, minute)
     f = rec.fact
     if isinstance(f, c.CommentObserved):
-        if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and not f.baseline:
+        if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and f.incoming:
             _count_new(tx, f.account_id, minute, "comments")
     elif isinstance(f, c.MessageObserved):
-        new = f.direction == "inbound" and not f.baseline
-        if sightings.is_first(tx, f.account_id, "m", f.message_id, rec.seq) and new:
+        if sightings.is_first(tx, f.account_id, "m", f.message_id, rec.seq) and f.incoming:
             _count_new(tx, f.account_id, minute, "messages")
 
 

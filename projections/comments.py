@@ -2,7 +2,8 @@
 
 An item is (account_id, comment_id). Its `seq`, create time, content and parent are fixed by the
 first observation; a re-observation (new like count, edited text) updates the row in place, so
-it neither becomes new again nor moves in any order.
+it neither becomes new again nor moves in any order. The account's own comments and replies
+(`is_author`) are read from their first sighting: the team wrote them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hiscrm.projector.model import Tx, be64, key
 from projections._rows import mark_read, owners, when
 
 NAME = "comments"
-VERSION = 1
+VERSION = 2  # 2: the account's own comments are read from the start
 ROWS = "comments"  # key(account, comment_id) -> CommentRow
 BY_SEQ = "comments_seq"  # be64(seq) -> row key
 INBOX = "comments_inbox"  # key(account, when) -> row key: comments and discussions, newest first
@@ -103,8 +104,8 @@ def _observed(tx: Tx, rec: Recorded) -> None:
             is_author=f.is_author,
             ip_label=f.ip_label,
             baseline=f.baseline,
-            is_read=f.baseline,
-            is_new=not f.baseline,
+            is_read=not f.incoming,
+            is_new=f.incoming,
         )
         tx.put(BY_SEQ, be64(rec.seq), k)
         tx.put(BY_ID, key(f.comment_id, f.account_id), True)

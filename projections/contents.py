@@ -3,7 +3,7 @@
 A work is (account_id, content_id). It is listed newest publish first; the time it is listed by
 (`order_time`: the publish time, or when it was first seen if the page gave none) and its `seq`
 are fixed by the first observation, so it never moves. `stats.new_comments` counts its comments
-and replies that are new: not baseline and not yet read.
+and replies that are new: `incoming` (not baseline, not the account's own) and not yet read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from projections import sightings
 from projections._rows import mark_read, owners, when
 
 NAME = "contents"
-VERSION = 2
+VERSION = 3  # 3: the account's own comments are not new
 ROWS = "contents"  # key(account, content_id) -> ContentRow
 BY_SEQ = "contents_seq"  # be64(seq) -> row key
 ORDER = "contents_order"  # key(account, when(order_time, seq)) -> row key
@@ -140,7 +140,7 @@ def _count_new(tx: Tx, account_id: str, content_id: str, by: int, at_ms: int) ->
 
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
     f: c.CommentObserved = rec.fact  # type: ignore[assignment]
-    if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and not f.baseline:
+    if sightings.is_first(tx, f.account_id, "c", f.comment_id, rec.seq) and f.incoming:
         tx.put(COMMENTS, key(f.account_id, f.comment_id), f.content_id)
         _count_new(tx, f.account_id, f.content_id, 1, rec.time_ms)
 

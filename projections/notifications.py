@@ -1,6 +1,7 @@
 """Notifications for the console: new comments, replies and inbound DMs, platform notices, account trouble.
 
-Only the first non-baseline observation of an item raises one. Each account's list is newest
+Only the first observation of an item raises one, and only when it is `incoming` (not baseline, not
+the account's own comment or message). Each account's list is newest
 first by the seq of the fact that raised it, which is also its key and its id: a cursor needs no
 lookup. A notification reads as read once `notification_read` names it, once what it points at was
 read or deleted (comment_read, message_read|deleted, conversation_read|deleted), and account trouble
@@ -19,7 +20,7 @@ from hiscrm.projector.model import Tx, be64, from_be64, key, newest_first
 from projections import sightings
 
 NAME = "notifications"
-VERSION = 3
+VERSION = 4  # 4: the account's own comments raise none
 # key(account, newest_first(seq)) -> NotificationRow. An item's notification, if it raised one, has
 # the seq of the item's first sighting: that is how reading the item finds it.
 ROWS = "notifications"
@@ -111,7 +112,7 @@ def _mark_read(tx: Tx, account_id: str, seq: int) -> None:
 
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
     f: c.CommentObserved = rec.fact  # type: ignore[assignment]
-    if not _announce(tx, f.account_id, "c", f.comment_id, not f.baseline, rec.seq):
+    if not _announce(tx, f.account_id, "c", f.comment_id, f.incoming, rec.seq):
         return
     reply = bool(f.parent_comment_id)
     where = f" on {f.content_title}" if f.content_title else ""
@@ -135,8 +136,7 @@ def _comment_observed(tx: Tx, rec: Recorded) -> None:
 
 def _message_observed(tx: Tx, rec: Recorded) -> None:
     f: c.MessageObserved = rec.fact  # type: ignore[assignment]
-    raises = f.direction == "inbound" and not f.baseline
-    if not _announce(tx, f.account_id, "m", f.message_id, raises, rec.seq):
+    if not _announce(tx, f.account_id, "m", f.message_id, f.incoming, rec.seq):
         return
     row = NotificationRow(
         seq=rec.seq,

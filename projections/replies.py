@@ -1,4 +1,5 @@
-"""Replies sent through the reply flow (to a comment or as a DM), findable by reply_id and request_id.
+"""Replies sent through the reply flow (to a comment, as a DM, or as a top-level comment on a work),
+findable by reply_id and request_id.
 
 A reply's `seq` is the seq of its reply.requested; both lists are newest first by that seq, which
 is also their key, so a cursor needs no lookup. The first request for a request_id owns it within its
@@ -16,7 +17,8 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Tx, key, newest_first
 
 NAME = "replies"
-VERSION = 2  # 2: request ids indexed per account
+# 2: request ids indexed per account; 3: target_type "work" (a projector before it dead-lettered such facts)
+VERSION = 3
 ROWS = "replies"  # key(reply_id) -> ReplyRow
 BY_REQUEST = "replies_by_request"  # key(account_id, request_id) -> reply_id
 BY_ACCOUNT = "replies_by_account"  # key(account_id, newest_first(seq)) -> reply_id
@@ -29,7 +31,7 @@ class ReplyRow(msgspec.Struct, kw_only=True):
     request_id: str
     account_id: str
     seq: int
-    target_type: Literal["comment", "direct_message"]
+    target_type: c.ReplyTarget  # for "work", target_id is the work's id
     target_id: str
     content: str
     video_id: str | None = None

@@ -1,7 +1,8 @@
 """Unread counters per account and across accounts, kept exact by tracking each item's state.
 
-An item counts once: from its first non-baseline observation (inbound only, for messages) until
-it is read, deleted, or its conversation is read or deleted. Re-observations never count again.
+An item counts once: from its first observation that is `incoming` (not baseline, not the account's
+own: an inbound message, a comment without the author label) until it is read, deleted, or its
+conversation is read or deleted. Re-observations never count again.
 A deleted account's counters leave the global total, and facts that still arrive for it are
 ignored until the account is created again; an item first seen before that never counts.
 """
@@ -18,7 +19,7 @@ from hiscrm.projector.model import Tx, key
 from projections import sightings
 
 NAME = "unread"
-VERSION = 2
+VERSION = 3  # 3: the account's own comments never count
 COUNTS = "unread_counts"  # key(account) -> Counts
 TOTAL = "unread_total"  # TOTAL_KEY -> Counts over every live account
 ITEMS = "unread_items"  # key(account, "c"|"m", item_id) -> ItemState while the item counts
@@ -95,18 +96,17 @@ def _settle(tx: Tx, account_id: str, kind: Kind, item_id: str) -> None:
 def _comment_observed(tx: Tx, rec: Recorded) -> None:
     f: c.CommentObserved = rec.fact  # type: ignore[assignment]
     kind: Kind = "discussion" if f.parent_comment_id else "comment"
-    _sighted(tx, f.account_id, f.comment_id, rec.seq, not f.baseline, ItemState(kind=kind))
+    _sighted(tx, f.account_id, f.comment_id, rec.seq, f.incoming, ItemState(kind=kind))
 
 
 def _message_observed(tx: Tx, rec: Recorded) -> None:
     f: c.MessageObserved = rec.fact  # type: ignore[assignment]
-    counted = f.direction == "inbound" and not f.baseline
     _sighted(
         tx,
         f.account_id,
         f.message_id,
         rec.seq,
-        counted,
+        f.incoming,
         ItemState(kind="direct_message", conversation_id=f.conversation_id),
     )
 

@@ -327,6 +327,12 @@ class CommentObserved(_Observation, frozen=True, kw_only=True):
     is_author: bool = False
     ip_label: str | None = None
 
+    @property
+    def incoming(self) -> bool:
+        """Seen for the first time, someone else's: what counts as unread, new and notified. The account's
+        own comments and replies (the platform's author label) are what the team wrote itself."""
+        return not self.baseline and not self.is_author
+
 
 class ConversationObserved(_Observation, frozen=True, kw_only=True):
     event: ClassVar[str] = "conversation_observed"
@@ -353,6 +359,11 @@ class MessageObserved(_Observation, frozen=True, kw_only=True):
     file_size: int | None = None
     file_name: str | None = None
     duration: int | None = None
+
+    @property
+    def incoming(self) -> bool:
+        """As `CommentObserved.incoming`: a DM the account sent itself is never unread nor notified."""
+        return not self.baseline and self.direction == "inbound"
 
 
 class NotificationObserved(_Observation, frozen=True, kw_only=True):
@@ -461,10 +472,16 @@ class _ReplyFact(Fact, frozen=True, kw_only=True):
     account_id: str
 
 
+ReplyTarget = Literal["comment", "direct_message", "work"]
+
+
 class ReplyRequested(_ReplyFact, frozen=True, kw_only=True):
+    """A reply to a comment or a DM, or (`target_type` "work", `target_id` the work's id) a top-level
+    comment on one of the account's works."""
+
     event: ClassVar[str] = "requested"
     request_id: str
-    target_type: Literal["comment", "direct_message"]
+    target_type: ReplyTarget
     target_id: str
     content: str
     video_id: str | None = None

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from hiscrm.facts.catalogue import CrawlSwitches
+from hiscrm.facts.catalogue import CrawlSwitches, ReplyTarget
 
 
 class Presence(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -98,7 +98,7 @@ class ReplySend(msgspec.Struct, kw_only=True, omit_defaults=True):
     reply_id: str
     request_id: str
     account_id: str
-    target_type: Literal["comment", "direct_message"]
+    target_type: ReplyTarget
     target_id: str
     content: str
     video_id: str | None = None

@@ -164,13 +164,17 @@ async def comment_reply(request: Request, who: Caller) -> Response:
         return json({"status_code": 4, "status_msg": "csrf token 校验失败"}, 403)
     body = await form_or_json(request)
     comment_id = str(body.get("comment_Id") or body.get("comment_id") or "").strip()
+    item_ref, text = str(body.get("item_id") or "").strip(), str(body.get("text") or "")
     if not comment_id:
-        raise Invalid("missing comment_Id")
-    comment = who.world.comment(comment_id)
-    _own_work(who, comment.aweme_id)
-    reply = who.world.creator_reply(
-        who.account.uid, comment_id, str(body.get("item_id") or "").strip(), str(body.get("text") or "")
-    )
+        # An empty comment_Id comments on the work itself (douyin-web-public.md).
+        if not item_ref:
+            raise Invalid("missing comment_Id, and no item_id to comment on")
+        _own_work(who, item_ref)
+        reply = who.world.creator_comment(who.account.uid, item_ref, text)
+    else:
+        comment = who.world.comment(comment_id)
+        _own_work(who, comment.aweme_id)
+        reply = who.world.creator_reply(who.account.uid, comment_id, item_ref, text)
     return json(
         {
             "status_code": 0,

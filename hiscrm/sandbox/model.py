@@ -132,7 +132,7 @@ class Sent(msgspec.Struct, kw_only=True):
     """Something the logged-in creator sent through the site, as tests read it back."""
 
     seq: int
-    kind: str  # "comment_reply" | "dm"
+    kind: str  # "comment_reply" | "work_comment" | "dm"
     uid: str
     id: str
     text: str

@@ -166,6 +166,11 @@ async def comments(request: Request) -> Response:
   <div id="current-work" class="current-work" data-aweme-id=""></div></div>
   <div id="work-picker" class="work-picker" hidden><div id="work-options"></div>
     <button id="work-options-more" hidden>加载更多</button></div>
+  <div id="publish-box" class="publish-box-Qm7zc" hidden>
+    <div contenteditable="true" class="input-d24X73" data-placeholder="有爱评论，说点好听的~"></div>
+    <button class="douyin-creator-interactive-button">
+      <span class="douyin-creator-interactive-button-content">发送</span></button>
+  </div>
   <div id="comment-list" class="comment-list"></div>
   <p id="comments-end" class="muted list-end">请选择作品</p>
 </div>"""
@@ -179,6 +184,10 @@ async def work_detail(request: Request) -> Response:
         return RedirectResponse(HOME, 302)
     body = """<div class="card"><h2 id="work-title"></h2>
   <div role="tablist"><span role="tab" class="tab active">评论管理</span></div>
+  <div id="publish-box" class="comment-input-Vt3xe">
+    <div contenteditable="true" class="editable-input-Cz3mw" data-placeholder="有爱评论，说点好听的~"></div>
+    <div role="button" class="send-btn-Pk9qe">发送</div>
+  </div>
   <div id="comment-list" class="comment-list"></div>
   <p id="comments-end" class="muted list-end"></p>
 </div>"""

@@ -358,6 +358,29 @@ class World:
         )
         return reply
 
+    def creator_comment(self, uid: str, item_ref: str, text: str) -> Comment:
+        """The logged-in creator comments on one of the site's works at the top level (the reply
+        endpoint with no comment named). Arms of kind "comment_reply" apply to it too."""
+        work = self.work(item_ref)
+        if not text.strip():
+            raise Invalid("comment text is empty")
+        if work.comments_closed:
+            raise Refusal(*CLOSED)
+        self._consume_arm(uid, "comment_reply")
+        comment = self.add_comment(work.aweme_id, uid, text)
+        self.sent.append(
+            Sent(
+                seq=len(self.sent) + 1,
+                kind="work_comment",
+                uid=uid,
+                id=comment.cid,
+                text=text,
+                create_time=comment.create_time,
+                aweme_id=work.aweme_id,
+            )
+        )
+        return comment
+
     # direct messages
 
     def conversation(self, uid_a: str, uid_b: str) -> Conversation:

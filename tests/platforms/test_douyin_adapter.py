@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
 import pytest
 from playwright.async_api import BrowserContext
 
@@ -140,6 +141,44 @@ async def test_replies_and_dms_are_sent_with_the_platforms_ids(
     with pytest.raises(SendRefused) as limited:
         await site.douyin.send(context, again, observed.index)
     assert limited.value.rate_limited
+
+
+@pytest.mark.parametrize("variants", VARIANTS[:2])
+async def test_a_comment_on_a_work_is_posted_and_crawled_back_as_the_accounts_own(
+    site: Site, context: BrowserContext, tmp_path: Path, variants: Variants
+) -> None:
+    """A top-level comment on the work itself: the same reply endpoint with an empty comment_Id, from the
+    editor above the list; the next pass sees it at the top level with the author label."""
+    world = site.world
+    world.variants = variants
+    cursor: dict = {}
+    observed = await crawl(site, context, tmp_path, cursor)
+    work = next(w for w in observed.of(ContentObserved) if w.content_id != _private(site))
+
+    request = ReplySend(reply_id="W1", request_id="WQ1", account_id="kitchen", target_type="work",
+                        target_id=work.content_id, content="新菜谱下周见")  # fmt: skip
+    platform_id = await site.douyin.send(context, request, observed.index)
+    sent = world.sent[-1]
+    assert (sent.kind, sent.text, sent.aweme_id) == ("work_comment", "新菜谱下周见", work.content_id)
+    assert world.comments[sent.id].reply_id == "0"  # top level, not under any comment
+    assert platform_id == ids.comment_token(sent.id)
+
+    again = Observed(tmp_path / "seen.idx")
+    await site.douyin.crawl(context, "kitchen", cursor, observed.index, again)
+    ours = next(c for c in again.of(CommentObserved) if c.comment_id == comment_id(variants, sent.id))
+    assert (ours.parent_comment_id, ours.content_id, ours.text) == (None, work.content_id, "新菜谱下周见")
+    assert ours.is_author and not ours.incoming  # never unread: the team wrote it
+
+    private = ReplySend(reply_id="W2", request_id="WQ2", account_id="kitchen", target_type="work",
+                        target_id=_private(site), content="看得到吗")  # fmt: skip
+    with pytest.raises(SendRefused) as closed:
+        await site.douyin.send(context, private, observed.index)
+    assert closed.value.code == "15421"
+    unknown = msgspec.structs.replace(private, target_id="7000000000000000000")
+    with pytest.raises(SendRefused) as never_seen:
+        await site.douyin.send(context, unknown, observed.index)
+    assert never_seen.value.code == "unknown_target"
+    assert world.sent[-1] is sent  # neither refusal sent anything
 
 
 def _private(site: Site) -> str:

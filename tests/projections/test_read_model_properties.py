@@ -45,6 +45,7 @@ observations = st.one_of(
         author=person,
         create_time_ms=times,
         like_count=small,
+        is_author=st.booleans(),
         baseline=st.booleans(),
     ),
     st.builds(
@@ -136,7 +137,7 @@ lifecycle = st.one_of(
         reply_id=reply_id,
         account_id=account,
         request_id=st.sampled_from(("q0", "q1")),
-        target_type=st.sampled_from(("comment", "direct_message")),
+        target_type=st.sampled_from(("comment", "direct_message", "work")),
         target_id=st.just("c0"),
         content=st.just("thanks"),
     ),

@@ -57,10 +57,12 @@ class ThreadData(DiscussionsData, kw_only=True):
 
 
 class ReplySend(msgspec.Struct, kw_only=True):
-    """Reply to a comment. Answers the reply with send_status pending; it turns sent or failed when the worker
+    """Reply to a comment (`parent_comment_id`), or comment on a work at the top level (`content_id` without
+    `parent_comment_id`). Answers the send with send_status pending; it turns sent or failed when the worker
     reports (GET /api/im/discussions/{discussion_id}, or the events feed)."""
 
-    parent_comment_id: Id
+    parent_comment_id: Id | None = None
+    content_id: Id | None = None
     content: Text
     account_id: Id | None = None
     request_id: RequestId | None = None
@@ -182,7 +184,7 @@ def comment_row(call: Call, tx: Tx, comment_id: str, account_id: str | None) -> 
 
 def _shown(call: Call, tx: Tx, discussion_id: str, account_id: str | None) -> Discussion:
     """An observed comment or reply, or a reply sent through the API that the crawler has not seen yet."""
-    reply = sent_by_api(tx, discussion_id, "comment")
+    reply = sent_by_api(tx, discussion_id, "comment") or sent_by_api(tx, discussion_id, "work")
     if reply is None or (account_id is not None and reply.account_id != account_id):
         row = comment_row(call, tx, discussion_id, account_id)
         return Discussion.of(row, work_title(tx, row.account_id, row.content_id, row.content_title))
@@ -211,12 +213,23 @@ async def read_discussion(call: Call) -> Discussion | Accepted:
 
 
 @router.route(
-    "POST", "/api/im/discussions", summary="reply to a comment", body=ReplySend, response=Discussion, status=201
+    "POST",
+    "/api/im/discussions",
+    summary="reply to a comment, or comment on a work",
+    body=ReplySend,
+    response=Discussion,
+    status=201,
 )
 async def reply(call: Call) -> Discussion | Accepted:
     b: ReplySend = call.body
+    if b.parent_comment_id is None:
+        if b.content_id is None:
+            raise bad_request("name parent_comment_id to reply to a comment, or content_id to comment on a work")
+        return await _comment_on_work(call, b, item_id(b.content_id, "content_id"))
     with call.services.models.read() as tx:
         parent = comment_row(call, tx, item_id(b.parent_comment_id, "parent_comment_id"), b.account_id)
+        if b.content_id is not None and b.content_id != parent.content_id:
+            raise bad_request(f"comment {parent.comment_id!r} is on work {parent.content_id!r}, not {b.content_id!r}")
         title = work_title(tx, parent.account_id, parent.content_id, parent.content_title)
     sent = await send(
         call,
@@ -226,6 +239,25 @@ async def reply(call: Call) -> Discussion | Accepted:
         content=b.content,
         request_id=b.request_id,
         video_id=parent.content_id,
+    )
+    if isinstance(sent, Accepted):
+        return sent
+    return Discussion.sending(sent.reply, sent.account, title)
+
+
+async def _comment_on_work(call: Call, b: ReplySend, content_id: str) -> Discussion | Accepted:
+    with call.services.models.read() as tx:
+        account_id = owner(call, tx, contents.accounts_of(tx, content_id), b.account_id, f"work {content_id!r}",
+                           unique=True)  # fmt: skip
+        title = work_title(tx, account_id, content_id, None)
+    sent = await send(
+        call,
+        account_id=account_id,
+        target_type="work",
+        target_id=content_id,
+        content=b.content,
+        request_id=b.request_id,
+        video_id=content_id,
     )
     if isinstance(sent, Accepted):
         return sent

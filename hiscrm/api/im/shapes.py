@@ -336,7 +336,7 @@ class Discussion(msgspec.Struct, kw_only=True):
             discussion_id=reply.reply_id,
             platform=account.platform if account is not None else "douyin",
             platform_discussion_id=reply.platform_id or reply.reply_id,
-            parent_comment_id=reply.target_id,
+            parent_comment_id=reply.target_id if reply.target_type == "comment" else None,
             content=reply.content,
             author=Author(
                 author_id=me.user_id if me else None,

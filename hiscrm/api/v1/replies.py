@@ -1,5 +1,6 @@
 """/api/v1/replies: the real send path. A request becomes `reply.requested`; the coordinator sends it to
-the account's worker, which reports `reply.sent` or `reply.failed`.
+the account's worker, which reports `reply.sent` or `reply.failed`. `target_type` "work" posts a
+top-level comment on the work `target_id` names (one the account's crawl has seen).
 
 Idempotent on `request_id` within the account: the reply id is a hash of both, and `reply.requested`
 is appended only if that reply has no fact yet, so the same request sent twice, even to two API
@@ -32,12 +33,12 @@ from hiscrm.api.v1.common import (
 from hiscrm.errors import ConcurrencyConflict
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.model import Tx, key
-from projections import replies
+from projections import contents, replies
 from projections.replies import ReplyRow
 
 router = Router("v1", ADMIN, "replies")
 
-TargetType = Literal["comment", "direct_message"]
+TargetType = c.ReplyTarget
 ReplyStatus = Literal["pending", "sent", "failed"]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # The request's own fields, compared to tell a repeat from a different request with the same id.
@@ -147,6 +148,11 @@ async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, R
     account_id = ident(b.account_id, "account_id")
     if not b.reply_content.strip():
         raise bad_request("reply_content is blank")
+    if b.target_type == "work":
+        ident(b.target_id, "target_id")
+        if b.video_id not in (None, b.target_id):
+            raise bad_request(f"video_id {b.video_id!r} is not the work commented on ({b.target_id!r})")
+        b = msgspec.structs.replace(b, video_id=b.target_id)
     fact = c.ReplyRequested(
         reply_id=reply_id_for(account_id, b.request_id),
         account_id=account_id,
@@ -166,6 +172,8 @@ async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, R
             _repeat(fact, first)
             return fact, Reply.of(first), 200
         active_account(tx, account_id)
+        if b.target_type == "work" and not tx.exists(contents.ROWS, contents.row_key(account_id, b.target_id)):
+            raise not_found(f"work {b.target_id!r} of account {account_id!r}")
     try:
         result = await written(call, fact, lambda tx: Reply.of(_reply(tx, fact.reply_id)), expected_last_seq=0)
     except ConcurrencyConflict:
@@ -184,7 +192,7 @@ async def request_reply(call: Call, b: ReplyCreate) -> tuple[c.ReplyRequested, R
 @router.route(
     "POST",
     "/api/v1/replies",
-    summary="send a reply to a comment or a direct message (idempotent on request_id)",
+    summary="send a reply to a comment or a direct message, or comment on a work (idempotent on request_id)",
     body=ReplyCreate,
     response=Reply,
     status=201,

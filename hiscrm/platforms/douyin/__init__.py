@@ -11,7 +11,7 @@ from hiscrm.platforms.douyin import doctor
 from hiscrm.platforms.douyin.crawl import crawl_pass
 from hiscrm.platforms.douyin.live import watch_chat
 from hiscrm.platforms.douyin.login import check_session, qr_login
-from hiscrm.platforms.douyin.reply import reply_to_comment, send_dm
+from hiscrm.platforms.douyin.reply import comment_on_work, reply_to_comment, send_dm
 from hiscrm.platforms.douyin.site import Site
 
 
@@ -41,6 +41,8 @@ class Douyin:
     async def send(self, context: BrowserContext, request: ReplySend, known: Known) -> str | None:
         if request.target_type == "comment":
             return await reply_to_comment(context, self.site, request, known)
+        if request.target_type == "work":
+            return await comment_on_work(context, self.site, request, known)
         return await send_dm(context, self.site, request, known)
 
     async def watch(self, context: BrowserContext, account_id: str, observe: Observe) -> None:

@@ -102,7 +102,7 @@ class Interactive(Layout):
     def observation(
         self, run: CrawlRun, c: dict[str, Any], aweme_id: str, parent: str | None, title: str | None
     ) -> CommentObserved:
-        return parse.comment(run.account_id, c, title, run.now_ms())
+        return parse.comment(run.account_id, c, title, run.now_ms(), run.me)
 
     async def open(self, page: Page, st: Site, capture: Capture, aweme_id: str) -> None:
         """The comment page, with the work picked in "选择作品" by its place in the page's work list."""

@@ -238,6 +238,24 @@ COMMENT_REPLY = _expect(
 )
 # A reply's thread rows are the row of a reply-* parent (work-detail), or rows inside a thread (interactive).
 
+# A comment on the work itself: the editor above the list, then 发送 beside it; the same reply endpoint
+# with an empty comment_Id answers it.
+TOP_PLACEHOLDER = _expect(
+    "comments.top_placeholder",
+    "text",
+    site.COMMENTS,
+    "有爱评论，说点好听的~",
+    note="the placeholder of the editor for a comment on the work itself (interactive page)",
+)
+TOP_EDITOR = _expect(
+    "comments.top_editor",
+    "selector",
+    site.COMMENTS,
+    f'div[contenteditable="true"][data-placeholder="{TOP_PLACEHOLDER}"]',
+    source="sandbox",
+    note="public sources give the placeholder's text, not the attribute holding it, nor the work-detail page's editor",
+)
+
 # --------------------------------------------------------------------------- chat
 
 IM_USERS = _expect(

@@ -41,6 +41,13 @@ def person(user: dict[str, Any]) -> Person:
     )
 
 
+def is_me(user: Person, me: Person | None) -> bool:
+    """Whether a user a page shows is the account itself, by uid or sec_uid."""
+    if me is None:
+        return False
+    return bool(user.user_id and user.user_id == me.user_id) or bool(user.sec_uid and user.sec_uid == me.sec_uid)
+
+
 def profile(user: dict[str, Any]) -> Profile:
     return Profile(
         uid=str(user["uid"]),
@@ -110,8 +117,11 @@ def content(account_id: str, item: dict[str, Any], aweme: dict[str, Any] | None,
     )
 
 
-def comment(account_id: str, c: dict[str, Any], title: str | None, now_ms: int) -> CommentObserved:
+def comment(
+    account_id: str, c: dict[str, Any], title: str | None, now_ms: int, me: Person | None = None
+) -> CommentObserved:
     parent = str(c.get("reply_id") or "0")
+    author = person(c["user"])
     return CommentObserved(
         account_id=account_id,
         platform=PLATFORM,
@@ -119,13 +129,14 @@ def comment(account_id: str, c: dict[str, Any], title: str | None, now_ms: int) 
         comment_id=str(c["cid"]),
         content_id=str(c["aweme_id"]),
         text=c.get("text") or "",
-        author=person(c["user"]),
+        author=author,
         create_time_ms=int(c["create_time"]) * 1000,
         parent_comment_id=None if parent == "0" else parent,
         content_title=title,
         like_count=int(c.get("digg_count") or 0),
         reply_count=int(c.get("reply_comment_total") or 0),
-        is_author=c.get("label_text") == AUTHOR_LABEL,
+        # The label marks the work's author, who is the account; its own uid says the same without it.
+        is_author=c.get("label_text") == AUTHOR_LABEL or is_me(author, me),
         ip_label=c.get("ip_label") or None,
     )
 
@@ -200,6 +211,8 @@ def message(
     if not m.get("serverId") or created is None:
         return None
     sender = str(m.get("sender") or "")
+    # Our own message is ours even where the page's from-me mark is missing.
+    outbound = outbound or (bool(sender) and sender == me.user_id)
     other = peer if sender in ("", peer.user_id) else Person(user_id=sender)
     return MessageObserved(
         account_id=account_id,

@@ -1,7 +1,7 @@
-"""Sending as the creator: a reply to a comment, or a DM. The target is checked on the page before
-anything is typed, and a send counts only once the page confirms it.
+"""Sending as the creator: a reply to a comment, a comment on a work, or a DM. The target is checked
+on the page before anything is typed, and a send counts only once the page confirms it.
 
-The id returned is what the platform gave: a comment reply's `comment_info.comment_id` from the
+The id returned is what the platform gave: a comment's or reply's `comment_info.comment_id` from the
 reply answer (an encrypted id, whatever form the list showed), a DM's server id from the page's data
 once its answer filled it in, or None when the page confirmed the send without one.
 """
@@ -15,15 +15,16 @@ from playwright.async_api import BrowserContext, Locator, Response
 
 from hiscrm.facts.messages import ReplySend
 from hiscrm.platforms.base import Known, SendRefused
-from hiscrm.platforms.capture import Capture, matches, read_answer
+from hiscrm.platforms.capture import Answer, Capture, matches, read_answer
 from hiscrm.platforms.douyin import detect
 from hiscrm.platforms.douyin import expectations as x
 from hiscrm.platforms.douyin.chat import open_chat, open_conversation, read_messages
-from hiscrm.platforms.douyin.comments import CommentPage, find_comment, layout_of_comment
+from hiscrm.platforms.douyin.comments import LAYOUTS, CommentPage, find_comment, layout_of_comment
 from hiscrm.platforms.douyin.crawl import explained_page
 from hiscrm.platforms.douyin.pages import FIBER_PROPS
 from hiscrm.platforms.douyin.profile import read_me
 from hiscrm.platforms.douyin.site import Site
+from hiscrm.platforms.douyin.works import comment_generation
 
 CONFIRM_TIMEOUT_MS = 15_000
 
@@ -77,11 +78,31 @@ async def reply_to_comment(context: BrowserContext, st: Site, request: ReplySend
         await type_like_a_person(layout.editor(row), request.content)
         async with page.expect_response(_is_reply_answer, timeout=CONFIRM_TIMEOUT_MS) as sent:
             await layout.send(row).click()
-        data = detect.read_json(await read_answer(await sent.value))
-        if data.get("status_code") != 0:
-            raise refusal(data.get("status_msg") or "reply refused", data.get("status_code"))
-        comment_id = (data.get("comment_info") or {}).get("comment_id")
-        return str(comment_id) if comment_id else None
+        return _comment_id(await read_answer(await sent.value))
+
+
+async def comment_on_work(context: BrowserContext, st: Site, request: ReplySend, known: Known) -> str | None:
+    """A top-level comment on the work `target_id`, typed in the editor above its comment list."""
+    aweme_id = request.target_id
+    if known.refs("content", aweme_id) is None:
+        raise SendRefused(f"work {aweme_id} was never observed on this account", "unknown_target")
+    async with explained_page(context) as page:
+        layout = LAYOUTS[await comment_generation(page, st)]
+        async with CommentPage(page, st, layout, aweme_id):
+            editor = page.locator(x.TOP_EDITOR)
+            await type_like_a_person(editor, request.content)
+            async with page.expect_response(_is_reply_answer, timeout=CONFIRM_TIMEOUT_MS) as sent:
+                await layout.send(editor.locator("xpath=..")).click()
+            return _comment_id(await read_answer(await sent.value))
+
+
+def _comment_id(answer: Answer) -> str | None:
+    """The id the reply answer gave the comment, or the platform's refusal."""
+    data = detect.read_json(answer)
+    if data.get("status_code") != 0:
+        raise refusal(data.get("status_msg") or "comment refused", data.get("status_code"))
+    comment_id = (data.get("comment_info") or {}).get("comment_id")
+    return str(comment_id) if comment_id else None
 
 
 # --------------------------------------------------------------------------- direct messages

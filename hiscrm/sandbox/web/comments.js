@@ -13,6 +13,7 @@ const optionsMore = document.getElementById('work-options-more');
 const current = document.getElementById('current-work');
 const list = document.getElementById('comment-list');
 const end = document.getElementById('comments-end');
+const publish = document.getElementById('publish-box');
 let work = null;
 let cursor = 0;
 let optionsCursor = 0;
@@ -34,6 +35,7 @@ async function loadOptions() {
 function selectWork(item) {
   work = item;
   current.textContent = item.title;
+  publish.hidden = false;
   list.replaceChildren();
   end.textContent = '';
   cursor = 0;
@@ -143,6 +145,38 @@ async function sendReply(box, editor, button, c, threadCid) {
   toast('回复成功');
 }
 
+// The editor above the list comments on the work itself: the reply endpoint with an empty comment_Id.
+async function publishComment() {
+  const editor = publish.querySelector('[contenteditable="true"]');
+  const button = publish.querySelector('button');
+  const text = editor.innerText.trim();
+  if (!text) {
+    toast('评论内容不能为空');
+    return;
+  }
+  button.disabled = true;
+  let answer;
+  try {
+    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: '', item_id: work.item_id, text});
+  } catch (error) {
+    answer = {status_code: -1, status_msg: '评论失败，请稍后重试'};
+  }
+  button.disabled = false;
+  if (answer.status_code !== 0) {
+    toast(answer.status_msg);
+    return;
+  }
+  const info = answer.comment_info;
+  editor.replaceChildren();
+  list.prepend(renderComment({
+    cid: info.comment_id, aweme_id: work.item_id_plain, text: info.text, create_time: info.create_time, digg_count: 0,
+    reply_comment_total: 0, reply_id: '0', image_list: null, ip_label: ME.ip_label, label_text: '作者',
+    user: {uid: ME.uid, nickname: ME.nickname, avatar_thumb: {url_list: [ME.avatar]}},
+  }, info.comment_id));
+  toast('评论成功');
+}
+
+publish.querySelector('button').addEventListener('click', () => publishComment());
 document.getElementById('select-work').addEventListener('click', () => { picker.hidden = !picker.hidden; });
 optionsMore.addEventListener('click', () => loadOptions().catch((error) => toast(error.message)));
 loadOptions().catch((error) => toast(error.message));

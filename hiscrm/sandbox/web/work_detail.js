@@ -116,6 +116,37 @@ async function sendReply(main, box, editor, c, threadId) {
   toast('回复成功');
 }
 
+// The editor above the list comments on the work itself: the reply endpoint with an empty comment_Id.
+async function publishComment(box) {
+  const editor = box.querySelector('[contenteditable="true"]');
+  const text = editor.innerText.trim();
+  if (!text) {
+    toast('评论内容不能为空');
+    return;
+  }
+  let answer;
+  try {
+    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: '', item_id: itemId, text});
+  } catch (error) {
+    answer = {status_code: -1, status_msg: '评论失败，请稍后重试'};
+  }
+  if (answer.status_code !== 0) {
+    toast(answer.status_msg);
+    return;
+  }
+  const info = answer.comment_info;
+  editor.replaceChildren();
+  list.prepend(renderComment({
+    comment_id: info.comment_id, create_time: String(info.create_time), digg_count: '0', reply_count: '0',
+    text: info.text, level: 1, is_author: true, image_list: null,
+    user_info: {user_id: '', screen_name: ME.nickname, avatar_url: ME.avatar},
+  }, info.comment_id));
+  toast('评论成功');
+}
+
+const publishBox = document.getElementById('publish-box');
+publishBox.querySelector('[role="button"]').addEventListener('click', () => publishComment(publishBox));
+
 findWork().then((item) => {
   itemId = item.item_id;
   document.getElementById('work-title').textContent = item.title;
