@@ -3,12 +3,10 @@ sandbox's variants between tests), and a fresh logged-in context per test."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 import pytest_asyncio
@@ -23,14 +21,13 @@ from hiscrm.facts.catalogue import (
 )
 from hiscrm.platforms.base import Observation, PlatformOptions
 from hiscrm.platforms.douyin import Douyin, create
-from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.model import Variants
 from hiscrm.sandbox.seed import demo_world
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.worker import seen
 from hiscrm.worker.browser import Chromium
 from hiscrm.worker.seen import SeenIndex
+from tests.sandbox.sandbox_helpers import serving
 
 KITCHEN = "2381749560317724160"  # 林小满的厨房 in the demo world
 MODULE = pytest.mark.asyncio(loop_scope="module")
@@ -46,24 +43,12 @@ class Site(msgspec.Struct):
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site() -> AsyncIterator[Site]:
     world = demo_world()
-    sock = bind("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(100):
-            try:
-                await http.get("/__sandbox/variants")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    chromium = Chromium()
-    try:
-        yield Site(base, world, chromium, create(PlatformOptions(base_url=base)))
-    finally:
-        await chromium.stop()
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with serving(world) as base:
+        chromium = Chromium()
+        try:
+            yield Site(base, world, chromium, create(PlatformOptions(base_url=base)))
+        finally:
+            await chromium.stop()
 
 
 def logged_in_state(world: World, base: str, uid: str = KITCHEN) -> dict[str, Any]:

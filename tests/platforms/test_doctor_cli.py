@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import msgspec
 import pytest
 
@@ -20,10 +18,8 @@ from hiscrm.facts.catalogue import AccountAdapterDrift
 from hiscrm.facts.messages import AccountConfig
 from hiscrm.facts.subjects import CONFIG_BUCKET, config_key, event_subject
 from hiscrm.platforms.base import Finding
-from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.model import Variants
 from hiscrm.sandbox.seed import demo_world
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import new_key
@@ -31,25 +27,15 @@ from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.event_store import EventStore
 from tests.conftest import hiscrm_cli
 from tests.platforms.conftest import logged_in_state
+from tests.sandbox.sandbox_helpers import serving
 from tests.worker.conftest import all_facts
 
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[tuple[str, World]]:
     world = demo_world()
-    sock = bind("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(100):
-            with contextlib.suppress(httpx.TransportError):
-                await http.get("/__sandbox/variants")
-                break
-            await asyncio.sleep(0.05)
-    yield base, world
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(world) as base:
+        yield base, world
 
 
 async def test_doctor_reports_and_records_drift(  # type: ignore[no-untyped-def]

@@ -1,13 +1,43 @@
-"""Shared by the sandbox tests: the demo world's accounts and a protobuf reader for the IM answers."""
+"""Shared by the sandbox tests (and the adapter and worker tests that drive a served sandbox): the demo
+world's accounts, a world served on a free port, and a protobuf reader for the IM answers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+from collections.abc import AsyncIterator
+
+import httpx
+
+from hiscrm.sandbox.app import create_app
+from hiscrm.sandbox.server import bind, serve
+from hiscrm.sandbox.state import World
 
 KITCHEN = "2381749560317724160"  # 林小满的厨房 in the demo world
 RIDER = "1093857263140582913"  # 阿杰骑行日记
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+@contextlib.asynccontextmanager
+async def serving(world: World) -> AsyncIterator[str]:
+    """`world`'s sandbox on a free loopback port: yields its base URL once it answers, stops it after."""
+    sock = bind("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
+    try:
+        async with httpx.AsyncClient(base_url=base) as http:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    await http.get("/__sandbox/settings")
+                    break
+                await asyncio.sleep(0.05)
+        yield base
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
 
 
 def pb_fields(data: bytes) -> dict[int, list[int | bytes]]:

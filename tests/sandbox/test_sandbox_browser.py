@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from playwright.async_api import Response, async_playwright
 
-from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.seed import demo_world
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
-from tests.sandbox.sandbox_helpers import KITCHEN
+from tests.sandbox.sandbox_helpers import KITCHEN, serving
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,20 +26,8 @@ QR_SELECTOR = '#animate_qrcode_container img[src^="data:image"]'
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[str, World]]:
     world = demo_world()
-    sock = bind("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(100):
-            try:
-                await http.get("/__sandbox/settings")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    yield base, world
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    async with serving(world) as base:
+        yield base, world
 
 
 async def test_login_works_comments_and_chat_in_chromium(served: tuple[str, World]) -> None:

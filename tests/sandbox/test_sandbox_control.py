@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -15,10 +14,10 @@ from starlette.requests import Request
 
 from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.control import host_refusal
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
-from tests.sandbox.sandbox_helpers import KITCHEN, RIDER
+from hiscrm.store.broker import free_port
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, serving
 
 COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
 REPO = Path(__file__).resolve().parents[2]
@@ -204,36 +203,17 @@ def test_a_sandbox_on_every_interface_takes_control_on_loopback_names_only() -> 
 
 async def test_the_control_api_answers_only_to_its_own_address(world: World) -> None:
     """A DNS-rebound name (evil.example resolving to 127.0.0.1) reaches the socket but not the control API."""
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(100):
-                try:
-                    await http.get("/__sandbox/settings")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-            for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
-                answer = await http.get("/__sandbox/accounts", headers={"host": host})
-                assert answer.status_code == 200, (host, answer.text)
-            for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", "localhost:x", ""):
-                for method in ("GET", "POST"):
-                    answer = await http.request(method, "/__sandbox/accounts", json={}, headers={"host": host})
-                    assert answer.status_code == 403, (host, method, answer.text)
-                    assert "Host" in answer.json()["error"]
-            assert [a["uid"] for a in (await http.get("/__sandbox/accounts")).json()] == [KITCHEN, RIDER]
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    async with serving(world) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        port = int(base.rsplit(":", 1)[1])
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            answer = await http.get("/__sandbox/accounts", headers={"host": host})
+            assert answer.status_code == 200, (host, answer.text)
+        for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", "localhost:x", ""):
+            for method in ("GET", "POST"):
+                answer = await http.request(method, "/__sandbox/accounts", json={}, headers={"host": host})
+                assert answer.status_code == 403, (host, method, answer.text)
+                assert "Host" in answer.json()["error"]
+        assert [a["uid"] for a in (await http.get("/__sandbox/accounts")).json()] == [KITCHEN, RIDER]
 
 
 async def test_cli_serves_until_sigterm_and_saves_state(tmp_path: Path) -> None:

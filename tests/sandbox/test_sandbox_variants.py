@@ -4,17 +4,14 @@ the live push of new DMs over the chat page's WebSocket."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 import httpx
 import pytest
 import websockets
 
-from hiscrm.sandbox.app import create_app
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
-from tests.sandbox.sandbox_helpers import KITCHEN
+from tests.sandbox.sandbox_helpers import KITCHEN, serving
 
 
 async def test_variants_switch_and_refuse_unknown_values(client: httpx.AsyncClient) -> None:
@@ -56,31 +53,19 @@ async def test_json_history_and_the_work_detail_generation(client: httpx.AsyncCl
 
 
 async def test_new_messages_are_pushed_to_the_open_chat(world: World) -> None:
-    sock = bind("127.0.0.1", 0)
-    host = f"127.0.0.1:{sock.getsockname()[1]}"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://{host}") as http:
-            for _ in range(100):
-                with contextlib.suppress(httpx.TransportError):
-                    await http.get("/__sandbox/variants")
-                    break
-                await asyncio.sleep(0.05)
-            cookie = {"Cookie": f"sessionid={world.open_session(KITCHEN).sessionid}"}
-            async with websockets.connect(f"ws://{host}/ws/v2?aid=6383", additional_headers=cookie) as socket:
-                added = (
-                    await http.post("/__sandbox/messages", json={"uid": KITCHEN, "text": "在吗？", "sender": {}})
-                ).json()
-                frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
-            notify = frame["payload"]["new_message_notify"]
-            assert notify["conversation_id"] == added["conversation_id"]
-            assert notify["message"]["server_message_id"] == added["msg_id"]
-            assert json.loads(notify["message"]["content"])["text"] == "在吗？"
-            assert notify["message"]["sender"] == added["sender_uid"]
-            with pytest.raises(websockets.InvalidStatus):  # logged out: refused before it opens
-                async with websockets.connect(f"ws://{host}/ws/v2"):
-                    pass
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+    async with serving(world) as base, httpx.AsyncClient(base_url=base) as http:
+        host = base.removeprefix("http://")
+        cookie = {"Cookie": f"sessionid={world.open_session(KITCHEN).sessionid}"}
+        async with websockets.connect(f"ws://{host}/ws/v2?aid=6383", additional_headers=cookie) as socket:
+            added = (
+                await http.post("/__sandbox/messages", json={"uid": KITCHEN, "text": "在吗？", "sender": {}})
+            ).json()
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        notify = frame["payload"]["new_message_notify"]
+        assert notify["conversation_id"] == added["conversation_id"]
+        assert notify["message"]["server_message_id"] == added["msg_id"]
+        assert json.loads(notify["message"]["content"])["text"] == "在吗？"
+        assert notify["message"]["sender"] == added["sender_uid"]
+        with pytest.raises(websockets.InvalidStatus):  # logged out: refused before it opens
+            async with websockets.connect(f"ws://{host}/ws/v2"):
+                pass

@@ -31,9 +31,7 @@ from hiscrm.facts.subjects import ALL_EVENTS
 from hiscrm.projector.live import LiveModels
 from hiscrm.projector.model import Tx, key
 from hiscrm.projector.runner import Projector
-from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.seed import demo_world
-from hiscrm.sandbox.server import bind, serve
 from hiscrm.sandbox.state import World
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import new_key
@@ -44,6 +42,7 @@ from hiscrm.store.event_store import EventStore
 from hiscrm.worker.account_runner import Timing
 from hiscrm.worker.service import WorkerOptions, run_worker
 from projections import MODELS
+from tests.sandbox.sandbox_helpers import serving
 
 KITCHEN = "2381749560317724160"  # 林小满的厨房 in the demo world
 RIDER = "1093857263140582913"  # 阿杰骑行日记
@@ -70,20 +69,8 @@ class Sandbox:
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
     world = demo_world()
-    sock = bind("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(create_app(world, traffic=False), sock, stop))
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        for _ in range(100):
-            try:
-                await http.get("/__sandbox/settings")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
+    async with serving(world) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
         yield Sandbox(base, world, http)
-    stop.set()
-    await asyncio.wait_for(task, 10)
 
 
 # --------------------------------------------------------------------------- keys, read models, coordinator

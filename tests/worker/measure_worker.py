@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from hiscrm.sandbox.state import World
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import new_key
 from hiscrm.store import reader, streams
-from hiscrm.store.broker import EmbeddedBroker
+from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.account_runner import Timing, WorkerDeps
@@ -66,12 +65,6 @@ class Sampler:
         self._task.cancel()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _synced(nc: HiscrmClient, account_id: str) -> list[SnapshotSynced]:
     found = []
     async for item in reader.read(nc, subject=aggregate_filter("inbox", account_id)):
@@ -91,7 +84,7 @@ async def _wait_passes(nc: HiscrmClient, account_ids: list[str], passes: int) ->
 async def run(mode: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        async with EmbeddedBroker(data, _free_port()) as broker:
+        async with EmbeddedBroker(data, free_port()) as broker:
             nc = await connect([broker.url], "measure")
             await streams.apply(nc, REPO_ROOT / "streams")
             world = World()
