@@ -22,10 +22,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
+from hiscrm.private import write_private
 from hiscrm.sandbox import seed
 from hiscrm.sandbox.auth import json, world_of
 from hiscrm.sandbox.model import Account, Invalid, NotFound, QrLogin, User
-from hiscrm.sandbox.state import World, write_atomically
+from hiscrm.sandbox.state import World
 
 PREFIX = "/__sandbox"
 
@@ -497,7 +498,8 @@ async def save(request: Request) -> Any:
     target: Path | None = request.app.state.state_path
     if target is None:
         raise Invalid("the sandbox was started without --state, so there is nowhere to save")
-    size = await anyio.to_thread.run_sync(write_atomically, target, world.encode())
+    # Encoded here, on the loop, so the world cannot change under the encoder; written in a thread.
+    size = await anyio.to_thread.run_sync(write_private, target, world.encode())
     return {"path": str(target), "bytes": size}
 
 

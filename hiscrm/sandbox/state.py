@@ -684,14 +684,9 @@ class World:
         return msgspec.json.encode(self.snapshot())
 
     def save(self, path: str | os.PathLike[str]) -> int:
-        """Writes the snapshot atomically; returns its size in bytes."""
-        return write_atomically(path, self.encode())
+        """Writes the snapshot atomically and private (it holds live session cookies); returns its size."""
+        return write_private(Path(path), self.encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], clock: Callable[[], float] = time.time) -> World:
         return cls.from_snapshot(msgspec.json.decode(Path(path).read_bytes(), type=Snapshot), clock)
-
-
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> int:
-    """A reader never sees half a file, and nobody else reads it: it holds live session cookies."""
-    return write_private(Path(path), data)
