@@ -176,6 +176,43 @@ def test_open_a_thread_and_reply_and_see_it_sent(up: Up, browser: Browser, story
     page.locator("#search").press("Escape")
 
 
+def _observed(up: Up, story: dict[str, Any], text: str) -> dict[str, Any] | None:
+    hits = im_get(up, story["agent"], "/api/im/search", q=text.split()[0])["data"]["messages"]
+    return next((m for m in hits if m["content"] == text), None)
+
+
+def test_comment_on_the_work_from_a_thread_and_our_own_items_stay_read(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    page.locator("ul.items li", has_text="搜索观众").first.get_by_role("button").click()
+    expect(page.locator(".thread")).to_contain_text(story["comment"])
+    page.locator("#comment-work").click()
+    expect(page.locator("#reply-mode")).to_be_visible()
+    text = f"下周更新新菜谱 {int(time.time())}"
+    page.locator("#reply-text").fill(text)
+    page.locator("#reply-text").press("Enter")
+    sent = page.locator(".outbox li", has_text=text)
+    expect(sent).to_contain_text("on the work")
+    browser.shot("workspace-work-comment-pending")
+    expect(sent).to_have_attribute("data-status", "sent", timeout=90_000)
+    got = [s for s in up.control("GET", f"/sent?uid={DEMO_UID}&kind=work_comment") if s["text"] == text]
+    assert [s["aweme_id"] for s in got] == [story["work"]]
+    browser.shot("workspace-work-comment-sent")
+    page.locator("#reply-text").press("Escape")
+    expect(page.locator("#reply-mode")).to_be_hidden()
+    # The crawler sees our reply and our comment as new items of the account: they arrive read, and the
+    # unread total does not move for them (the control: a fan's comment the same pass sees does).
+    before = _stats(up, story["agent"])["total_unread"]
+    fan = f"等更新 {int(time.time())}"
+    new_comment(up, story, fan, "催更观众")
+    for said in (story["reply"], text, fan):
+        wait_until(f"{said!r} observed", lambda said=said: _observed(up, story, said) is not None, 120, up)
+    assert _observed(up, story, story["reply"])["is_read"] and _observed(up, story, text)["is_read"]
+    assert not _observed(up, story, fan)["is_read"]
+    assert _stats(up, story["agent"])["total_unread"] == before + 1
+
+
 def test_a_new_comment_arrives_at_the_top_while_the_reader_is_scrolled_down(
     up: Up, browser: Browser, story: dict[str, Any]
 ) -> None:

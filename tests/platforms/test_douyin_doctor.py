@@ -14,7 +14,8 @@ pytestmark = MODULE
 # Reached on every sandbox account with works, comments, threads and conversations.
 CORE = {
     "home.user_info", "home.unique_id", "works.item_list", "works.item_time", "works.work_list",
-    "comments.reply_control", "send.text", "chat.user_detail", "chat.row", "chat.conversation_data",
+    "comments.reply_control", "send.text", "comments.top_editor", "comments.top_placeholder",
+    "chat.user_detail", "chat.row", "chat.conversation_data",
     "chat.message_data", "chat.message_time", "chat.from_me", "chat.push_socket", "notices.list",
 }  # fmt: skip
 GENERATION = {

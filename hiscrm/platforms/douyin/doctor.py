@@ -135,6 +135,8 @@ class Doctor:
                 self.holds("comments.select_work", True)
                 self.holds("comments.work_option", True)
                 self.skip("comments.more_works", "the work was among the first works listed")
+            if await self.found("comments.top_editor", x.TOP_EDITOR):
+                self.holds("comments.top_placeholder", True)
             data = await comments.next_page()
             assert data is not None
             self.fields(f"{prefix}.v2_list" if generation == "interactive" else "work_detail.list", data)
@@ -212,6 +214,10 @@ class Doctor:
         self.fields("notices.list", await notice_page(run, 0, 0))
 
 
+# Met on the comment page of either generation.
+_BOTH_GENERATIONS = ("comments.top_editor", "comments.top_placeholder", "comments.reply_control", "send.text")
+
+
 def layout_replies_name(generation: str) -> str:
     return "comments.v2_replies" if generation == "interactive" else "work_detail.replies"
 
@@ -243,14 +249,11 @@ async def check(context: BrowserContext, st: Site, account_id: str) -> list[Find
             if e.generation and generation and e.generation != generation:
                 doctor.skip(e.name, f"the account has the {generation} comment page")
         if generation and state.get("work"):
-            names = [e.name for e in x.EXPECTATIONS if e.generation == generation] + [
-                "comments.reply_control",
-                "send.text",
-            ]
+            names = [e.name for e in x.EXPECTATIONS if e.generation == generation] + list(_BOTH_GENERATIONS)
             await doctor.step(names, lambda: doctor.comments(generation, state["work"]))
         else:
             for e in x.EXPECTATIONS:
-                if e.generation or e.name in ("comments.reply_control", "send.text"):
+                if e.generation or e.name in _BOTH_GENERATIONS:
                     doctor.skip(e.name, "no work with comments to look at")
         chat_names = [e.name for e in x.EXPECTATIONS if e.name.startswith("chat.")]
         await doctor.step(chat_names, doctor.chat)

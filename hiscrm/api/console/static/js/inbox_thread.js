@@ -88,7 +88,11 @@ export async function conversationPage(item, cursor = 0) {
   return { messages: (data.messages || []).map(fromMessage).reverse(), cursor: data.cursor, has_more: data.has_more };
 }
 
-/** Answer `item` with `text`: a reply under the comment, or a DM in its conversation. Answers {id, status}. */
+/** What the reply box answers when it comments on the work of a comment thread's `item`, at the top level. */
+export const workTarget = (item) => ({ ...item, kind: "work", id: item.content_id });
+
+/** Answer `item` with `text`: a reply under the comment, a DM in its conversation, or (a `workTarget`) a
+ * top-level comment on the work. Answers {id, status}. */
 export async function send(item, text, request) {
   if (item.kind === "direct_message") {
     const body = { account_id: item.account_id, conversation_id: item.conversation_id, content: text, request_id: request };
@@ -96,7 +100,8 @@ export async function send(item, text, request) {
     const status = page.data.status;
     return { id: page.data.msg_id ?? page.data.id, status: !status || status === "sending" ? "pending" : status };
   }
-  const body = { account_id: item.account_id, parent_comment_id: item.id, content: text, request_id: request };
+  const target = item.kind === "work" ? { content_id: item.content_id } : { parent_comment_id: item.id };
+  const body = { account_id: item.account_id, ...target, content: text, request_id: request };
   const page = await im("POST", "/api/im/discussions", body);
   return { id: page.data.discussion_id ?? page.data.id, status: page.data.send_status || "pending" };
 }

@@ -13,6 +13,7 @@ import {
   requestId,
   send,
   sendStatus,
+  workTarget,
 } from "../inbox_thread.js";
 import { chip, clear, h, swap, throttle, time, toast } from "../ui.js";
 import { unread } from "../unread.js";
@@ -340,15 +341,26 @@ export async function mount(root, { args }) {
   });
   const sendButton = h("button", { type: "submit", class: "primary", id: "reply-send" }, "Send");
   const outbox = h("ul", { class: "outbox", "aria-label": "Replies sent from here" });
-  const replyForm = h("form", { class: "reply", onsubmit: (e) => (e.preventDefault(), sendReply()) }, replyText, h("div", { class: "row" }, sendButton));
+  // On a comment thread the box can comment on the thread's work instead, at the top level.
+  let onWork = false;
+  const workMode = h("span", { class: "muted small", id: "reply-mode", hidden: true }, "Commenting on the work, not replying ", h("button", { type: "button", onclick: () => aimAtWork(false) }, "Reply instead"));
+  const replyForm = h("form", { class: "reply", onsubmit: (e) => (e.preventDefault(), sendReply()) }, replyText, h("div", { class: "row" }, sendButton, workMode));
   replyText.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       sendReply();
     } else if (e.key === "Escape") {
+      if (onWork) aimAtWork(false);
       replyText.blur();
     }
   });
+
+  function aimAtWork(on) {
+    onWork = on;
+    workMode.hidden = !on;
+    replyText.placeholder = on ? "Comment on this work… (Enter sends, Esc goes back to replying)" : "Write a reply… (Enter sends, Shift+Enter new line)";
+    if (on) replyText.focus();
+  }
   const threadHead = h("div", { class: "thread-head" });
   const threadBody = h("div", { class: "thread-body", tabindex: "-1" });
   let chat = null; // {item, cursor, has_more, loading} of an open DM conversation
@@ -362,6 +374,7 @@ export async function mount(root, { args }) {
     chat = null;
     clear(thread, threadHead, threadBody, replyForm, outbox);
     replyText.value = "";
+    aimAtWork(false);
     drawOutbox();
     if (matchMedia("(max-width: 760px)").matches) thread.scrollIntoView({ block: "start" });
     await drawThread();
@@ -424,6 +437,7 @@ export async function mount(root, { args }) {
         item.content_id
           ? h("button", { type: "button", onclick: () => setFilter({ work: { account_id: item.account_id, content_id: item.content_id, title: w?.title || item.work_title }, conversation: null }) }, "Only this work")
           : null,
+        item.content_id ? h("button", { type: "button", id: "comment-work", onclick: () => aimAtWork(true) }, "Comment on this work") : null,
       ),
     );
     swap(threadBody, t.messages.map(bubble));
@@ -468,6 +482,7 @@ export async function mount(root, { args }) {
           { dataset: { replyId: r.id || "", status: r.status } },
           chip(r.status, r.status === "pending" ? "pending…" : r.status),
           " ",
+          r.item.kind === "work" ? h("span", { class: "muted small" }, "on the work: ") : null,
           r.text,
           r.status === "failed"
             ? h("div", { class: "error" }, r.reason || "the platform refused it", " ", h("button", { type: "button", class: "retry", onclick: () => retry(r) }, "Retry"))
@@ -482,7 +497,7 @@ export async function mount(root, { args }) {
     if (!text || !item) return;
     const key = threadKey(item);
     const list = outboxes.get(key) || [];
-    const r = entry || { text, status: "pending", item };
+    const r = entry || { text, status: "pending", item: onWork ? workTarget(item) : item };
     r.status = "pending";
     r.reason = null;
     if (!entry) list.push(r);
@@ -490,7 +505,7 @@ export async function mount(root, { args }) {
     if (!entry) replyText.value = "";
     drawOutbox();
     try {
-      const sent = await send(item, text, requestId());
+      const sent = await send(r.item, text, requestId());
       r.id = sent.id;
       // The feed may have told the outcome before this answer came.
       r.status = settled.get(sent.id)?.status || sent.status;
