@@ -370,9 +370,7 @@ async def verify(request: Request) -> Any:
 async def sms_sent(request: Request) -> Any:
     """The verification SMS the site sent, oldest first: what the account's owner would read on the phone."""
     world = world_of(request)
-    query = request.query_params
-    uid = world.account(query["uid"]).uid if query.get("uid") else None
-    after = int(query.get("after") or 0)
+    uid, after = _outbox_query(world, request)
     return [msgspec.to_builtins(s) for s in world.sms_outbox[after:] if uid is None or s.uid == uid]
 
 
@@ -456,13 +454,19 @@ async def add_message(request: Request) -> Any:
 # observation
 
 
+def _outbox_query(world: World, request: Request) -> tuple[str | None, int]:
+    """An outbox's filters: `uid` (a uid or unique id; the account's uid, or None for all) and `after`
+    (how many entries the caller has already read)."""
+    query = request.query_params
+    uid = world.account(query["uid"]).uid if query.get("uid") else None
+    return uid, int(query.get("after") or 0)
+
+
 @endpoint
 async def sent(request: Request) -> Any:
     world = world_of(request)
-    query = request.query_params
-    uid = world.account(query["uid"]).uid if query.get("uid") else None
-    after = int(query.get("after") or 0)
-    kind = query.get("kind")
+    uid, after = _outbox_query(world, request)
+    kind = request.query_params.get("kind")
     return [
         msgspec.to_builtins(s)
         for s in world.sent[after:]
