@@ -110,6 +110,14 @@ def visible_account_id(call: Call, tx: Tx, account_id: str | None) -> str:
     return account_id
 
 
+def account_scope(call: Call, tx: Tx, account_id: str | None) -> list[str]:
+    """The accounts a list, count or bulk read covers: the one named (checked), else every account the
+    token sees, oldest first (read from the order index, without decoding their rows)."""
+    if account_id is not None:
+        return [visible_account_id(call, tx, account_id)]
+    return [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
+
+
 def visible_accounts(call: Call, tx: Tx) -> list[accounts.AccountRow]:
     """Every account `shown` accepts: all_accounts lists only those not deleted."""
     return [row for row in all_accounts(tx) if sees(call, row.account_id)]

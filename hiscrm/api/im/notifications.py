@@ -21,12 +21,11 @@ from hiscrm.api.im.common import (
     ItemQuery,
     Paged,
     Seq,
+    account_scope,
     im_router,
     recorded,
     shown,
     visible_account,
-    visible_account_id,
-    visible_accounts,
 )
 from hiscrm.api.im.queries import bad_cursor, under, walk
 from hiscrm.api.im.shaped import ShapedItems, Stored
@@ -85,10 +84,7 @@ def _newest_first(tx: Tx, shaped: ShapedItems, account_id: str, after_seq: int) 
 async def list_notifications(call: Call) -> NotificationList:
     q: NotificationQuery = call.query
     with call.services.models.read() as tx:
-        if q.account_id is not None:
-            account_ids = [visible_account_id(call, tx, q.account_id)]
-        else:
-            account_ids = [row.account_id for row in visible_accounts(call, tx)]
+        account_ids = account_scope(call, tx, q.account_id)
         if q.cursor and notifications.account_of(tx, q.cursor) not in account_ids:
             raise bad_cursor(q.cursor)
         # Every account's list is newest first by seq, and seqs are unique: merging them is the whole list.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from hiscrm.api.errors import bad_request
-from hiscrm.api.im.common import Id, im_router, item_id, owner, recorded, visible_account_id, visible_accounts
+from hiscrm.api.im.common import Id, account_scope, im_router, item_id, owner, recorded
 from hiscrm.api.im.unified import business_types
 from hiscrm.api.routing import Accepted, Call
 from hiscrm.api.v1.common import caller
@@ -94,10 +94,7 @@ async def read_all(call: Call) -> ReadAllResult | Accepted:
                 [c.ConversationRead(account_id=account_id, conversation_id=conversation, by=by)] if unread_here else []
             )
         else:
-            if b.account_id is not None:
-                account_ids = [visible_account_id(call, tx, b.account_id)]
-            else:
-                account_ids = [row.account_id for row in visible_accounts(call, tx)]
+            account_ids = account_scope(call, tx, b.account_id)
             if b.content_id is not None:
                 work = item_id(b.content_id, "content_id")
                 facts = [f for a in account_ids for f in _work(tx, a, work, types, by)]
