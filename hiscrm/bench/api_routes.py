@@ -37,13 +37,11 @@ from starlette.routing import Route
 from hiscrm.api.server import run_fast
 from hiscrm.bench.api_page import project
 from hiscrm.bench.http_client import KeepAlive
-from hiscrm.bench.stack import Stack, running
-from hiscrm.config import REPO_ROOT
+from hiscrm.bench.stack import Stack, own_broker, running
 from hiscrm.facts import catalogue as c
 from hiscrm.projector.live import LiveModels
-from hiscrm.store import streams
-from hiscrm.store.broker import EmbeddedBroker, free_port
-from hiscrm.store.connection import HiscrmClient, connect
+from hiscrm.store.broker import free_port
+from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import EventStore
 from projections import MODELS
 
@@ -229,17 +227,8 @@ async def _pages(stack: Stack) -> dict[str, tuple[str, bytes]]:
 async def measure(data_dir: Path, quick: bool) -> dict[str, Any]:
     """On a broker of its own: the suite's earlier stages leave hundreds of thousands of facts in theirs,
     which the fresh projector of this stage would have to replay before its first page."""
-    broker = EmbeddedBroker(data_dir / "nats", free_port())
-    await broker.start()
-    try:
-        nc = await connect([broker.url], "hiscrm-bench-routes")
-        try:
-            await streams.apply(nc, REPO_ROOT / "streams")
-            return await _measure(nc, broker.url, data_dir / "stack", quick)
-        finally:
-            await nc.close()
-    finally:
-        await broker.stop()
+    async with own_broker(data_dir, "hiscrm-bench-routes") as (nc, url):
+        return await _measure(nc, url, data_dir / "stack", quick)
 
 
 async def _measure(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import msgspec
 
 from hiscrm.bench import stack
 from hiscrm.bench.http_client import KeepAlive, percentile
-from hiscrm.config import REPO_ROOT, Settings
+from hiscrm.config import Settings
 from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
@@ -31,9 +31,9 @@ from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.server import bind, serve
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import load_master_key
-from hiscrm.store import reader, streams
-from hiscrm.store.broker import EmbeddedBroker, free_port
-from hiscrm.store.connection import HiscrmClient, connect
+from hiscrm.store import reader
+from hiscrm.store.broker import free_port
+from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.service import WorkerOptions, run_worker
 
@@ -67,17 +67,8 @@ async def _until(ready: Callable[[], bool], what: str) -> None:
 async def measure(data_dir: Path, quick: bool) -> dict[str, Any]:
     """On a broker of its own: the suite's broker holds the other benchmarks' douyin accounts, which
     a worker taking one account would be given first."""
-    broker = EmbeddedBroker(data_dir / "nats", free_port())
-    await broker.start()
-    try:
-        nc = await connect([broker.url], "hiscrm-bench-dm")
-        try:
-            await streams.apply(nc, REPO_ROOT / "streams")
-            return await _run(nc, broker.url, data_dir, quick)
-        finally:
-            await nc.close()
-    finally:
-        await broker.stop()
+    async with stack.own_broker(data_dir, "hiscrm-bench-dm") as (nc, url):
+        return await _run(nc, url, data_dir, quick)
 
 
 async def _run(nc: HiscrmClient, nats_url: str, data_dir: Path, quick: bool) -> dict[str, Any]:

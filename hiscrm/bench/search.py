@@ -8,7 +8,6 @@ unread top-level comments, a third of the items, so the walk skips two rows for 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,7 @@ async def _caught_up(nc: HiscrmClient, data_dir: Path) -> None:
     head = await stream_head(nc)
     models = LiveModels(data_dir / "read-models", MODELS)
     try:
-        for _ in range(1200):
-            if await models.wait_for(head, 0.1):
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("the projector did not catch up with the benchmark's inbox")
+        await api_page.caught_up(models, head, "the search benchmark's inbox")
     finally:
         models.close()
 

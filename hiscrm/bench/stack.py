@@ -16,8 +16,11 @@ from typing import Any
 from hiscrm.api.auth import Tokens
 from hiscrm.bench import api_page, freshness, live_feed
 from hiscrm.bench.http_client import KeepAlive
+from hiscrm.config import REPO_ROOT
 from hiscrm.projector.live import LiveModels
-from hiscrm.store.connection import HiscrmClient
+from hiscrm.store import streams
+from hiscrm.store.broker import EmbeddedBroker, free_port
+from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from projections import MODELS
 
@@ -35,6 +38,23 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+@contextlib.asynccontextmanager
+async def own_broker(data_dir: Path, name: str) -> AsyncIterator[tuple[HiscrmClient, str]]:
+    """A broker for one stage alone, streams applied: (a connection as `name`, its URL). A stage whose
+    fresh projector would otherwise replay every fact the suite's earlier stages appended runs on one."""
+    broker = EmbeddedBroker(data_dir / "nats", free_port())
+    await broker.start()
+    try:
+        nc = await connect([broker.url], name)
+        try:
+            await streams.apply(nc, REPO_ROOT / "streams")
+            yield nc, broker.url
+        finally:
+            await nc.close()
+    finally:
+        await broker.stop()
 
 
 @contextlib.asynccontextmanager
