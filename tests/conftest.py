@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,19 @@ from hiscrm.store.connection import connect
 from hiscrm.store.event_store import EventStore
 
 STREAMS_DIR = REPO_ROOT / "streams"
+
+
+async def eventually(check: Callable[[], Any], what: str = "", timeout: float = 10.0) -> Any:
+    """Polls `check` (plain or async) until it gives something true, and returns that; fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if asyncio.iscoroutine(found):
+            found = await found
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what or check}: not within {timeout} s"
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,19 +36,7 @@ from hiscrm.store.broker import EmbeddedBroker, free_port
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from projections import MODELS, workers
-from tests.conftest import STREAMS_DIR, hiscrm_cli
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.05)
+from tests.conftest import STREAMS_DIR, eventually, hiscrm_cli
 
 
 def registered(prefix: str, n: int) -> list[c.WorkerRegistered]:
@@ -82,13 +69,13 @@ async def test_a_recreated_stream_is_refused_reported_and_taken_up_after_a_rebui
     task = asyncio.create_task(projector.run(stop))
     live = LiveModels(root, MODELS, store.nc, check_every_s=0.1)
     try:
-        await eventually(lambda: projector.checkpoint == 40, "the projector at the head")
+        await eventually(lambda: projector.checkpoint == 40, "the projector at the head", 30)
         assert await live.other_stream() is None
 
         await recreate_stream(store.nc)
         fresh = await store.append_many(registered("new-", 3))  # sequences 1..3, below the old checkpoint
         assert [a.seq for a in fresh] == [1, 2, 3]
-        problem = await eventually(lambda: projector.other_stream, "the projector notices the other stream")
+        problem = await eventually(lambda: projector.other_stream, "the projector notices the other stream", 30)
         assert "another HISCRM_EVENTS" in problem
         assert await live.other_stream() is not None
         assert not await live.wait_for(fresh[-1].seq, 0.5)  # a write through the API is 202, not "visible"
@@ -100,9 +87,9 @@ async def test_a_recreated_stream_is_refused_reported_and_taken_up_after_a_rebui
         assert projector.checkpoint == 40 and worker_ids(root) == {f"old-{i}" for i in range(40)}  # nothing applied
 
         await rebuild(store.nc, Generations(root), MODELS)  # what `hiscrm projections rebuild` does
-        await eventually(lambda: projector.other_stream is None and projector.checkpoint == 3, "taken up again")
+        await eventually(lambda: projector.other_stream is None and projector.checkpoint == 3, "taken up again", 30)
         await store.append_many(registered("newer-", 2))
-        await eventually(lambda: projector.checkpoint == 5, "new facts applied")
+        await eventually(lambda: projector.checkpoint == 5, "new facts applied", 30)
         assert worker_ids(root) == {"new-0", "new-1", "new-2", "newer-0", "newer-1"}
         assert await live.other_stream() is None and await live.wait_for(5, 1)
     finally:

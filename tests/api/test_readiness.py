@@ -4,8 +4,6 @@ meeting `no_worker` right after a start, and /health is not "ok" over read model
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -18,17 +16,7 @@ from hiscrm.facts.messages import Presence
 from hiscrm.facts.subjects import EVENTS_STREAM, PRESENCE_BUCKET, presence_key
 from hiscrm.store import kv, streams
 from tests.api.api_client import Api
-from tests.conftest import STREAMS_DIR
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.05)
+from tests.conftest import STREAMS_DIR, eventually
 
 
 async def ready(api: Api) -> tuple[int, dict[str, Any]]:
@@ -51,7 +39,7 @@ async def test_ready_names_each_part_and_answers_503_until_all_are_up(api: Api, 
         status, body = await ready(api)
         return body if status == 200 else None
 
-    body = await eventually(leading, "a coordinator leads and nothing else is missing")
+    body = await eventually(leading, "a coordinator leads and nothing else is missing", 20)
     assert body["broker"]["up"] and body["read_models"]["up"] and body["read_models"]["lag"] == 0
     assert "c-ready leads" in body["coordinator"]["detail"]
     assert body["workers"] == {"up": True, "detail": "no worker is live (none required)", "live": [], "required": False}
@@ -91,7 +79,7 @@ async def test_health_is_degraded_over_read_models_of_another_stream(api: Api) -
         found = (await api.call("GET", "/health", token=None)).json()
         return found if found["status"] == "degraded" else None
 
-    health = await eventually(degraded, "/health notices the other stream")
+    health = await eventually(degraded, "/health notices the other stream", 20)
     assert "another HISCRM_EVENTS" in health["problems"][0]
     status, body = await ready(api)
     assert status == 503 and body["read_models"]["up"] is False

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from hiscrm.config import REPO_ROOT
 from hiscrm.store import streams
 from hiscrm.store.auth import AuthSetup, ensure_auth
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.cluster import LoopbackCluster
 from hiscrm.store.connection import HiscrmClient, connect
-from tests.conftest import free_port
-
-STREAMS_DIR = REPO_ROOT / "streams"
-
-
-async def eventually(check: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what or check}")
-        await asyncio.sleep(0.05)
+from tests.conftest import STREAMS_DIR, free_port
 
 
 class Secured:

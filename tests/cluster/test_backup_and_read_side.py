@@ -16,8 +16,8 @@ from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from hiscrm.store.reader import read_raw, stream_head
 from projections import MODELS
-from tests.cluster.conftest import STREAMS_DIR, eventually
-from tests.conftest import free_port, hiscrm_cli
+from tests.cluster.conftest import STREAMS_DIR
+from tests.conftest import eventually, free_port, hiscrm_cli
 
 
 async def some_history(store: EventStore, accounts: int = 5, messages: int = 300) -> None:

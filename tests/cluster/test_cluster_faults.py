@@ -23,8 +23,7 @@ from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.store.reader import read_raw
 from projections import MODELS
-from tests.cluster.conftest import eventually
-from tests.conftest import hiscrm_cli
+from tests.conftest import eventually, hiscrm_cli
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from hiscrm.worker import reply_flow
 from hiscrm.worker.agent import WorkerAgent
 from hiscrm.worker.handler import Command
 from hiscrm.worker.seen import SeenIndex
-from tests.cluster.conftest import Secured, eventually
+from tests.cluster.conftest import Secured
+from tests.conftest import eventually
 
 REFUSAL_WAIT_S = 2.0
 INBOX_FILTER = "hiscrm.evt.inbox.*.*"

@@ -17,7 +17,7 @@ from hiscrm.secrets.sealing import new_key
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.agent import WorkerAgent
 from hiscrm.worker.handler import Command
-from tests.coordinator.coordinator_helpers import eventually
+from tests.conftest import eventually
 
 PRESENCE_TTL_S = 3.0  # production: 30 s; short here so a crash is noticed within the test's patience
 

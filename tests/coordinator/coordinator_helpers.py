@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import Recorded
 from hiscrm.facts.subjects import ALL_EVENTS
 from hiscrm.store import reader
 from hiscrm.store.event_store import EventStore
-
-
-async def eventually(check: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what or check}")
-        await asyncio.sleep(0.02)
 
 
 async def all_facts(nc, subject: str | list[str] = ALL_EVENTS) -> list[Recorded]:  # type: ignore[no-untyped-def]

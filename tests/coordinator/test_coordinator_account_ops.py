@@ -10,8 +10,9 @@ from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import CrawlNow, LoginSmsCode, LoginStart
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import StartWorker
-from tests.coordinator.coordinator_helpers import create_accounts, eventually
+from tests.coordinator.coordinator_helpers import create_accounts
 
 
 def of(kind: type, commands: list) -> list:

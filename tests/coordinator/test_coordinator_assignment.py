@@ -11,12 +11,12 @@ from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig, CoordinatorStatus
 from hiscrm.facts.subjects import CONFIG_BUCKET, COORDINATOR_STATUS, PRESENCE_BUCKET
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import StartWorker
 from tests.coordinator.coordinator_helpers import (
     all_facts,
     assert_never_assigned_twice,
     create_accounts,
-    eventually,
     facts_of,
 )
 

@@ -8,8 +8,9 @@ from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig, ProxyConfig
 from hiscrm.facts.subjects import CONFIG_BUCKET, PROXIES_BUCKET, config_key
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import StartCoordinator, StartWorker
-from tests.coordinator.coordinator_helpers import create_accounts, eventually, facts_of
+from tests.coordinator.coordinator_helpers import create_accounts, facts_of
 
 
 def stale(account_id: str, worker_id: str, name: str) -> bytes:

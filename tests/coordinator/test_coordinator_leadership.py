@@ -21,8 +21,9 @@ from hiscrm.store import kv
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.connection import connect
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import StartWorker
-from tests.coordinator.coordinator_helpers import all_facts, assert_never_assigned_twice, create_accounts, eventually
+from tests.coordinator.coordinator_helpers import all_facts, assert_never_assigned_twice, create_accounts
 
 
 async def test_one_lease_holder_at_a_time_and_takeover_after_expiry(nc, broker: EmbeddedBroker) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,9 @@ from hiscrm.facts import catalogue as c
 from hiscrm.facts.messages import AccountConfig, LoginStart, ReplySend
 from hiscrm.facts.subjects import CONFIG_BUCKET
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import RunningWorker, StartWorker
-from tests.coordinator.coordinator_helpers import create_accounts, eventually, facts_of
+from tests.coordinator.coordinator_helpers import create_accounts, facts_of
 
 
 def in_ms(seconds: float) -> int:

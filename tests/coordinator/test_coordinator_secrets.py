@@ -12,8 +12,9 @@ from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts import catalogue as c
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.event_store import EventStore
+from tests.conftest import eventually
 from tests.coordinator.conftest import StartWorker
-from tests.coordinator.coordinator_helpers import create_accounts, eventually, facts_of
+from tests.coordinator.coordinator_helpers import create_accounts, facts_of
 
 STREAMS = (
     "HISCRM_EVENTS",

@@ -8,9 +8,9 @@ from hiscrm.coordinator.service import Coordinator
 from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.store import streams
 from hiscrm.store.event_store import EventStore
-from tests.conftest import STREAMS_DIR
+from tests.conftest import STREAMS_DIR, eventually
 from tests.coordinator.conftest import StartWorker
-from tests.coordinator.coordinator_helpers import create_accounts, eventually
+from tests.coordinator.coordinator_helpers import create_accounts
 
 
 async def test_accounts_of_a_replaced_stream_are_assigned_and_the_old_ones_let_go(

@@ -33,8 +33,9 @@ from hiscrm.store.cluster import LoopbackCluster
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import EventStore
 from hiscrm.worker.agent import WorkerAgent
-from tests.cluster.conftest import STREAMS_DIR, eventually
+from tests.cluster.conftest import STREAMS_DIR
 from tests.cluster.test_permissions import Recorder
+from tests.conftest import eventually
 from tests.ops import runbook
 
 CLI_VERSION = "v0.5.0"
