@@ -61,13 +61,13 @@ def build(settings: Settings, nc: HiscrmClient, local_workers: bool = True) -> t
     return create_app(services, tokens), services, tokens
 
 
-async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event, sock: socket.socket | None = None) -> None:
-    """Serve until `stop`; on `sock` when given (a bound socket of an API group), else on host:port."""
+async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event, sock: socket.socket) -> None:
+    """Serve on `sock` (bound beforehand, so a busy port was already refused by name) until `stop`."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     # Signals belong to the command that runs us; uvicorn must not install its own.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=None if sock is None else [sock]))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
@@ -75,7 +75,7 @@ async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event, sock:
         with contextlib.suppress(SystemExit):
             task.result()
         if not server.started:
-            raise HiscrmError(f"the API could not listen on {host}:{port} (is the port taken?)")
+            raise HiscrmError(f"the API could not start on {host}:{port}")
         return
     app.state.stopping.set()
     server.should_exit = True

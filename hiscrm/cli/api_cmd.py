@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from hiscrm.api.processes import member_socket, process_count, run_group
 from hiscrm.api.server import build, run_fast, serve
 from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event
 from hiscrm.lifeline import arm
+from hiscrm.procs import bind
 
 
 def register(sub: SubParsers) -> None:
@@ -38,14 +40,18 @@ async def run(args: argparse.Namespace) -> int:
         print(f"API on http://{args.host}:{s.api_port} in {args.workers} processes", flush=True)
         await run_group(s, args.host, s.api_port, args.workers, stop)
         return 0
-    async with nats_client(args, "hiscrm-api") as nc:
-        app, services, _ = build(s, nc)
-        where = s.data_dir / "admin.token"
-        print(f"API on http://{args.host}:{s.api_port} (admin token in {where}; more: hiscrm tokens add)", flush=True)
-        try:
-            await serve(app, args.host, s.api_port, stop)
-        finally:
-            services.models.close()
+    # The port is taken before anything else, so a busy one is refused naming its holder.
+    with contextlib.closing(bind(args.host, s.api_port, "API", "--api-port")) as sock:
+        async with nats_client(args, "hiscrm-api") as nc:
+            app, services, _ = build(s, nc)
+            where = s.data_dir / "admin.token"
+            print(
+                f"API on http://{args.host}:{s.api_port} (admin token in {where}; more: hiscrm tokens add)", flush=True
+            )
+            try:
+                await serve(app, args.host, s.api_port, stop, sock)
+            finally:
+                services.models.close()
     return 0
 
 

@@ -135,8 +135,8 @@ async def run(args: argparse.Namespace) -> int:
             # The group's processes serve HTTP (as the api user); the browser worker stays this process's child.
             group = dataclasses.replace(s, nats_creds=auth.creds_path("api") if auth else s.nats_creds)
             services["api"] = lambda stop: run_group(group, s.api_host, s.api_port, args.api_workers, stop)
-        else:
-            services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop, sock=api_sock)
+        elif api_sock is not None:  # bound with the other ports above, as api_workers is 1
+            services["api"] = lambda stop: serve_api(app, s.api_host, s.api_port, stop, api_sock)
         print(f"API         http://{s.api_host}:{s.api_port}/  (admin console /admin/)", flush=True)
         admin = read_admin_token(s.data_dir)
         if first_start and admin is not None:
