@@ -15,6 +15,7 @@ from typing import Any
 from hiscrm.api.server import build, serve
 from hiscrm.api.services import Services
 from hiscrm.config import REPO_ROOT, Settings
+from hiscrm.procs import bind
 from hiscrm.projector.runner import Projector
 from hiscrm.store import streams
 from hiscrm.store.auth import ensure_auth
@@ -67,8 +68,9 @@ def live_stack(tmp: Path, seed: Callable[[Services], Awaitable[None]] | None = N
             store = EventStore(nc)
             if seed is not None:
                 await seed(replace(services, nc=nc, store=store))
-            port = free_port()
-            server = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
+            sock = bind("127.0.0.1", 0, "API", "--api-port")
+            port = sock.getsockname()[1]
+            server = asyncio.create_task(serve(app, "127.0.0.1", port, stop, sock))
             await asyncio.sleep(0.3)
             ready.update(
                 live=Live(
