@@ -1,7 +1,7 @@
 // Unread counts for the whole console: per account and in total, live from the feed, shown in the menu's
 // badges and the tab title; and desktop notifications of new comments and DMs (opt-in per browser).
 
-import { im, query } from "./api.js";
+import { im } from "./api.js";
 import { feed } from "./feed.js";
 import { throttle } from "./ui.js";
 
@@ -11,10 +11,12 @@ const NEW_ITEMS = new Set(["inbox.comment_observed", "inbox.message_observed"]);
 class Unread extends EventTarget {
   constructor() {
     super();
-    this.total = null; // /api/im/unified-messages/stats over every account the token sees
-    this.accounts = []; // [{user_id, user_name, unread}]
+    this.total = null; // /api/im/unified-messages/stats/accounts: over every account the token sees
+    this.accounts = []; // [{user_id, user_name, unread, stats}]
     this.page = "";
     this.running = false;
+    this.busy = false;
+    this.again = false;
     this.refreshSoon = throttle(() => this.refresh().catch((err) => console.warn("unread:", err.message)), 700);
   }
 
@@ -42,17 +44,29 @@ class Unread extends EventTarget {
   }
 
   async refresh() {
-    const users = [];
-    for (let cursor = 0, more = true; more; ) {
-      const page = await im("GET", `/api/im/accounts${query({ cursor, count: 100 })}`);
-      users.push(...page.data.users);
-      ({ cursor, has_more: more } = page.data);
+    // One at a time, and once more if asked meanwhile: an answer read before another must not land
+    // after it, or the badges would go back to counts already read.
+    if (this.busy) {
+      this.again = true;
+      return;
     }
-    const stats = (id) => im("GET", `/api/im/unified-messages/stats${query({ account_id: id })}`).then((p) => p.data);
-    const [total, ...each] = await Promise.all([stats(undefined), ...users.map((u) => stats(u.user_id))]);
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        await this.load();
+      } while (this.again && this.running);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async load() {
+    // One request for every account the token sees, however many: the counts come from the unread model.
+    const { data } = await im("GET", "/api/im/unified-messages/stats/accounts");
     if (!this.running) return;
-    this.total = total;
-    this.accounts = users.map((u, i) => ({ ...u, unread: each[i].total_unread, stats: each[i] }));
+    this.total = data.total;
+    this.accounts = data.accounts.map((a) => ({ ...a, unread: a.total_unread, stats: a }));
     this.title();
     const badge = (id, n) => {
       const el = document.getElementById(id);
@@ -60,8 +74,8 @@ class Unread extends EventTarget {
       el.dataset.n = n;
       el.textContent = n || "";
     };
-    badge("nav-unread", total.total_unread);
-    badge("nav-notes", total.unread_notifications ?? 0);
+    badge("nav-unread", data.total.total_unread);
+    badge("nav-notes", data.total.unread_notifications);
     this.dispatchEvent(new Event("change"));
   }
 
