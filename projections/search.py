@@ -25,7 +25,7 @@ import heapq
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Literal
 
 import msgspec
@@ -90,15 +90,17 @@ def _split(text: str) -> tuple[set[str], list[str]]:
     return words, others
 
 
-def _grams(run: str) -> set[str]:
-    return {*run, *(run[i : i + 2] for i in range(len(run) - 1))}
-
-
 def terms_of(text: str) -> set[str]:
-    words, others = _split(text)
-    for run in others:
-        words |= _grams(run)
-    return words
+    # Once per indexed item, on the projector's path: one pass over the runs, each character and each
+    # neighbouring pair (a run zipped with itself one further on) added to one set in C.
+    terms: set[str] = set()
+    for run in _runs(text):
+        if run.isascii():
+            terms.add(run)
+        else:
+            terms.update(run)
+            terms.update(map(add, run, run[1:]))
+    return terms
 
 
 def parse(text: str) -> Query | None:
@@ -140,22 +142,28 @@ def _index(tx: Tx, account_id: str, letter: Letter, item_id: str, text: str, tim
     doc = tx.get(DOCS, dk, Doc)
     if doc is not None and doc.text == text:
         return
-    at = doc.when if doc is not None else when(time_ms, seq)
-    old = terms_of(doc.text) if doc is not None else set()
     new = terms_of(text)
+    if doc is None:
+        at, added = when(time_ms, seq), new
+    else:
+        old = terms_of(doc.text)
+        at, added = doc.when, new - old
     ref = (letter + item_id).encode()
     # A comment of Chinese text has some forty terms: the keys are built here, by hand, from the
-    # account's prefix (key(account, term) and key(account, term, at) exactly).
+    # account's prefix (key(account, term) and key(account, term, at) exactly), and the Tx's methods
+    # are looked up once rather than per term.
     base = key(account_id, "")
-    for term in old - new:
-        df_key = base + term.encode()
-        tx.delete(POSTINGS, df_key + SEP + at)
-        tx.add(DF, df_key, -1)
-    for term in new - old:
-        df_key = base + term.encode()
-        tx.put(POSTINGS, df_key + SEP + at, ref)
-        tx.put(DF, df_key, (tx.get(DF, df_key, int) or 0) + 1)
-    tx.put(DOCS, dk, Doc(text, at))
+    tail = SEP + at
+    if doc is not None:
+        for term in old - new:
+            df_key = base + term.encode()
+            tx.delete(POSTINGS, df_key + tail)
+            tx.add(DF, df_key, -1)
+    get, put = tx.get, tx.put
+    for df_key in [base + term.encode() for term in added]:
+        put(POSTINGS, df_key + tail, ref)
+        put(DF, df_key, (get(DF, df_key, int) or 0) + 1)
+    put(DOCS, dk, Doc(text, at))
 
 
 def _comment(tx: Tx, rec: Recorded) -> None:
@@ -187,16 +195,21 @@ class Hit(msgspec.Struct, frozen=True):
 
 
 def _account_hits(tx: Tx, account_id: str, query: Query, after: bytes | None) -> Iterator[tuple[bytes, Hit]]:
-    counts = {t: tx.get(DF, key(account_id, t), int) or 0 for t in query.terms}
-    driver = min(counts, key=lambda t: (counts[t], t))
+    # Every search that is not a kept page runs this: keys are built from the account's prefix, as
+    # _index writes them (key(account, term) and key(account, term, at)), not through key() each time.
+    base = key(account_id, "")
+    counts = {t: tx.get(DF, base + t.encode(), int) or 0 for t in query.terms}
+    driver = min(query.terms, key=lambda t: (counts[t], t))
     if counts[driver] == 0:
         return
-    others = [t for t in query.terms if t != driver]
+    others = [base + t.encode() + SEP for t in query.terms if t != driver]
     exact = query.exact
-    prefix = key(account_id, driver, b"")
+    prefix = base + driver.encode() + SEP
+    postings = tx.dbs[POSTINGS]
+    get = tx.txn.get
     for k, ref in scan_after(tx, POSTINGS, prefix, None if after is None else prefix + after, bytes):
         at = k[len(prefix) :]
-        if not all(tx.exists(POSTINGS, key(account_id, t, at)) for t in others):
+        if others and not all(get(other + at, None, postings) is not None for other in others):
             continue
         letter, item_id = ref[:1].decode(), ref[1:].decode()
         if not exact:

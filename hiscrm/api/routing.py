@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.requests import Request
@@ -124,9 +125,9 @@ def decode_query(request: Request, kind: type[msgspec.Struct]) -> Any:
     found = _queries.get((kind, raw_query))
     if found is not None:
         return found
-    raw: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        raw[key] = value
+    # As Starlette's QueryParams reads it (the last of a repeated name wins), without its multidict:
+    # a query string asked once (a search typed) pays this in full.
+    raw = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
     try:
         query = msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as exc:

@@ -7,6 +7,7 @@ this sends prebuilt GET requests and reads only the status line, Content-Length 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import sys
@@ -45,15 +46,24 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else 0.0
 
 
-async def load(url: str, path: str, token: str, seconds: float, connections: int) -> dict[str, float]:
-    """Requests per second and p99 latency of `path` with `connections` clients in a closed loop."""
+async def load(
+    url: str, path: str, token: str, seconds: float, connections: int, first: int = 0, cycle: int = 1
+) -> dict[str, float]:
+    """Requests per second and p99 latency of `path` with `connections` clients in a closed loop.
+
+    A `path` holding `{n}` is a different path per request: n counts up from `first`, modulo `cycle`,
+    across all clients (a cache in front of the route sees every one of `cycle` paths in turn)."""
     clients = [await KeepAlive.open(url, token) for _ in range(connections)]
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
+    varied = "{n}" in path
+    numbers = itertools.count(first)  # taken when sent: clients waiting at once never share an n
 
     async def drive(client: KeepAlive) -> None:
         request = client.request(path)
         while (start := time.perf_counter()) < deadline:
+            if varied:
+                request = client.request(path.replace("{n}", str(next(numbers) % cycle)))
             status, _ = await client.send(request)
             if status != 200:
                 raise RuntimeError(f"GET {path} answered {status}")
@@ -64,10 +74,15 @@ async def load(url: str, path: str, token: str, seconds: float, connections: int
     elapsed = time.perf_counter() - began
     for c in clients:
         await c.close()
-    return {"req_per_s": len(latencies) / elapsed, "p99_ms": percentile(latencies, 99) * 1000}
+    return {
+        "req_per_s": len(latencies) / elapsed,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "requests": len(latencies),
+    }
 
 
 if __name__ == "__main__":
-    # python -m hiscrm.bench.http_client URL PATH TOKEN SECONDS CONNECTIONS: one JSON line on stdout.
+    # python -m hiscrm.bench.http_client URL PATH TOKEN SECONDS CONNECTIONS [FIRST CYCLE]: one JSON line.
     url, path, token, seconds, connections = sys.argv[1:6]
-    print(json.dumps(asyncio.run(load(url, path, token, float(seconds), int(connections)))))
+    first, cycle = (int(a) for a in (sys.argv[6:8] or ("0", "1")))
+    print(json.dumps(asyncio.run(load(url, path, token, float(seconds), int(connections), first, cycle))))

@@ -76,10 +76,6 @@ def _after(tx: Tx, cursor: int, account_ids: list[str]) -> bytes | None:
 )
 async def find(call: Call) -> ImPage:
     q: SearchQuery = call.query
-    query = search.parse(q.q)
-    if query is None:
-        raise bad_request(f"q {q.q!r} has no letters or digits to search for")
-    types = business_types(q.types)
     with call.services.models.read() as tx:
         if q.account_id is not None:
             account_ids = [visible_account_id(call, tx, q.account_id)]
@@ -87,13 +83,18 @@ async def find(call: Call) -> ImPage:
             # The live accounts' ids in creation order, without decoding their rows.
             account_ids = [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
         # A page is a function of these accounts' inbox facts (docs/architecture.md, the page cache), and
-        # versions are stream sequences, so the largest moves whenever any of them does.
+        # versions are stream sequences, so the largest moves whenever any of them does. Beside the
+        # accounts, the query string decides the page (q, types, is_read, cursor, count): a kept page is
+        # found before q is parsed, and a query that fails is never kept.
         cache: PageCache = call.request.app.state.page_cache
-        page_key = ("search", tuple(account_ids), query, types, q.is_read, q.cursor, q.count)
+        page_key = ("search", tuple(account_ids), call.request.scope["query_string"])
         version = max((inbox_versions.version(tx, a) for a in account_ids), default=0)
         page = cache.get(page_key, version)
         if page is None:
-            page = _page(call, tx, q, query, types, account_ids)
+            query = search.parse(q.q)
+            if query is None:
+                raise bad_request(f"q {q.q!r} has no letters or digits to search for")
+            page = _page(call, tx, q, query, business_types(q.types), account_ids)
             cache.put(page_key, version, page)
         return page
 
