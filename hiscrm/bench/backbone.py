@@ -13,6 +13,7 @@ from hiscrm.bench.workload import facts
 from hiscrm.errors import HiscrmError
 from hiscrm.facts import codec
 from hiscrm.facts.base import Fact
+from hiscrm.facts.subjects import ALL_EVENTS
 from hiscrm.projector.rebuild import build_into
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import EventStore
@@ -68,7 +69,7 @@ async def raw_read(nc: Client, expected: int) -> float:
 
     start = time.perf_counter()
     sub = await js.subscribe(
-        "hiscrm.evt.>", cb=count, ordered_consumer=True, pending_msgs_limit=-1, pending_bytes_limit=-1
+        ALL_EVENTS, cb=count, ordered_consumer=True, pending_msgs_limit=-1, pending_bytes_limit=-1
     )
     await done.wait()
     elapsed = time.perf_counter() - start
