@@ -68,9 +68,7 @@ async def raw_read(nc: Client, expected: int) -> float:
             done.set()
 
     start = time.perf_counter()
-    sub = await js.subscribe(
-        ALL_EVENTS, cb=count, ordered_consumer=True, pending_msgs_limit=-1, pending_bytes_limit=-1
-    )
+    sub = await js.subscribe(ALL_EVENTS, cb=count, ordered_consumer=True, pending_msgs_limit=-1, pending_bytes_limit=-1)
     await done.wait()
     elapsed = time.perf_counter() - start
     await sub.unsubscribe()
