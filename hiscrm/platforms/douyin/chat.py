@@ -25,13 +25,24 @@ LAST_MESSAGE = "dm:"  # cursor key: + conversation_id -> the last message id the
 # Older history is loaded only while its oldest message is unknown, and never further than this.
 MAX_HISTORY_PAGES = 20
 
+# Attempts at opening a conversation: a row clicked can have moved between finding and clicking it.
+OPEN_ATTEMPTS = 3
+
+# `conversationOf(row)`: the conversation a row's fiber props carry, or null.
+_CONVERSATION_OF = (
+    FIBER_PROPS
+    + """
+const isConversation = (o) => o && typeof o === 'object' && o.id && o.firstPageParticipant;
+const conversationOf = (r) => fiberProps(r, (p) => Object.values(p).find(isConversation));
+"""
+)
+
 # Per conversation row, in row order: the conversation its fiber props carry.
 READ_CONVERSATIONS = (
-    FIBER_PROPS
+    _CONVERSATION_OF
     + """(row) => {
-  const isConversation = (o) => o && typeof o === 'object' && o.id && o.firstPageParticipant;
   return Array.from(document.querySelectorAll(row)).map((r) => {
-    const c = fiberProps(r, (p) => Object.values(p).find(isConversation));
+    const c = conversationOf(r);
     if (!c) return null;
     return {
       id: String(c.id),
@@ -63,14 +74,28 @@ READ_MESSAGES = (
 }"""
 )
 
-_HAS_MESSAGE = (
+# The row now carrying the conversation: a new message lifts its conversation to the top of the list,
+# and a new peer reloads the list, so a row index read earlier in the pass may name another conversation.
+_ROW_OF = (
+    _CONVERSATION_OF
+    + """([row, conversationId]) => Array.from(document.querySelectorAll(row)).findIndex((r) => {
+  const c = conversationOf(r);
+  return !!c && String(c.id) === conversationId;
+})"""
+)
+
+# "ours" once the panel shows the conversation's messages (and `serverId`), "other" while it shows
+# another conversation's (the click landed on a row that moved, or the last open panel is still up).
+_OPENED = (
     FIBER_PROPS
     + """([panel, conversationId, serverId]) => {
   const root = document.querySelector(panel);
-  return !!root && Array.from(root.children).some((n) => {
-    const m = fiberProps(n, (p) => (p.message && p.message.serverId ? p.message : (p.serverId ? p : null)));
-    return m && String(m.conversationId) === conversationId && (!serverId || String(m.serverId) === serverId);
-  });
+  if (!root) return false;
+  const messages = Array.from(root.children)
+    .map((n) => fiberProps(n, (p) => (p.message && p.message.serverId ? p.message : (p.serverId ? p : null))))
+    .filter(Boolean);
+  if (messages.some((m) => String(m.conversationId) !== conversationId)) return 'other';
+  return messages.some((m) => !serverId || String(m.serverId) === serverId) ? 'ours' : false;
 }"""
 )
 
@@ -92,6 +117,10 @@ class Peers:
             self.by_id[peer.user_id] = peer
             if peer.sec_uid:
                 self.by_id[peer.sec_uid] = peer
+
+    def add_all(self, capture: Capture) -> None:
+        for answer in capture.of(x.IM_USERS):
+            self.add(answers.ok(answer))
 
     def of(self, conversation: dict[str, Any], me: Person) -> Person | None:
         """The participant of a conversation who is not the account."""
@@ -121,35 +150,48 @@ async def crawl_chat(run: CrawlRun) -> None:
     if run.me is None:
         raise PlatformError("the account's own profile must be read before its messages")
     page = run.page
+    # Attached for the whole step: a conversation new to the page while it is open has its peer in a
+    # later user_detail answer (the page asks again for the reloaded list).
     with Capture(page, [x.IM_USERS]) as capture:
         peers, conversations = await open_chat(page, run.site, capture)
-    for index, c in enumerate(conversations):
-        if c is None:
-            raise answers.missing("a conversation row", "its conversation in the page data")
-        peer = peers.of(c, run.me)
-        if peer is None:
-            raise answers.missing(x.IM_USERS, f"the peer of conversation {c['id']}")
-        await run.observe(parse.conversation(run.account_id, c["id"], c["shortId"], peer, run.now_ms()))
-        last = c["last"]
-        if last and run.cursor.get(LAST_MESSAGE + c["id"]) != last:
-            await _read_conversation(run, index, c["id"], peer, last)
-            run.cursor[LAST_MESSAGE + c["id"]] = last
+        for c in conversations:
+            if c is None:
+                raise answers.missing("a conversation row", "its conversation in the page data")
+            peer = peers.of(c, run.me)
+            if peer is None:
+                await capture.settle()
+                peers.add_all(capture)
+                peer = peers.of(c, run.me)
+            if peer is None:
+                raise answers.missing(x.IM_USERS, f"the peer of conversation {c['id']}")
+            await run.observe(parse.conversation(run.account_id, c["id"], c["shortId"], peer, run.now_ms()))
+            last = c["last"]
+            if last and run.cursor.get(LAST_MESSAGE + c["id"]) != last:
+                await _read_conversation(run, c["id"], peer, last)
+                run.cursor[LAST_MESSAGE + c["id"]] = last
 
 
-async def open_conversation(page: Page, index: int, conversation_id: str, message_id: str = "") -> None:
-    """Clicks the conversation's row; returns once the panel shows its messages (and `message_id`)."""
-    await page.locator(x.CONVERSATION_ROW).nth(index).click()
-    await page.wait_for_function(_HAS_MESSAGE, arg=[x.MESSAGE_PANEL, conversation_id, message_id])
+async def open_conversation(page: Page, conversation_id: str, message_id: str = "") -> None:
+    """Clicks the row carrying the conversation; returns once the panel shows its messages (and `message_id`)."""
+    for _ in range(OPEN_ATTEMPTS):
+        index = await page.evaluate(_ROW_OF, [x.CONVERSATION_ROW, conversation_id])
+        if index < 0:
+            raise answers.missing("the conversation list", f"a row for conversation {conversation_id}")
+        await page.locator(x.CONVERSATION_ROW).nth(index).click()
+        opened = await page.wait_for_function(_OPENED, arg=[x.MESSAGE_PANEL, conversation_id, message_id])
+        if await opened.json_value() == "ours":
+            return
+    raise PlatformError(f"conversation {conversation_id} did not open in {OPEN_ATTEMPTS} clicks on its row")
 
 
 async def read_messages(page: Page) -> list[dict[str, Any]]:
     return await page.evaluate(READ_MESSAGES, [x.MESSAGE_PANEL, x.FROM_ME])
 
 
-async def _read_conversation(run: CrawlRun, index: int, conversation_id: str, peer: Person, last_id: str) -> None:
+async def _read_conversation(run: CrawlRun, conversation_id: str, peer: Person, last_id: str) -> None:
     assert run.me is not None
     page = run.page
-    await open_conversation(page, index, conversation_id, last_id)
+    await open_conversation(page, conversation_id, last_id)
     rows = await read_messages(page)
     panel = page.locator(x.MESSAGE_PANEL)
     for _ in range(MAX_HISTORY_PAGES):

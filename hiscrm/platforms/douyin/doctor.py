@@ -185,7 +185,7 @@ class Doctor:
             )
             first = conversations[0]
             assert first is not None
-            await open_conversation(self.page, 0, first["id"], first["last"])
+            await open_conversation(self.page, first["id"], first["last"])
             await self.found("chat.header_name", x.CHAT_PEER_NAME)
             await self.found("chat.messages", x.MESSAGE_PANEL)
             rows = await read_messages(self.page)

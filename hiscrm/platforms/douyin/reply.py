@@ -131,7 +131,7 @@ async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: 
             raise SendRefused(f"conversation {conversation_id} is not with {request.user_id}", "wrong_target")
         row = page.locator(x.CONVERSATION_ROW).nth(index)
         peer_name = (await row.locator(x.CONVERSATION_NAME).inner_text()).strip()
-        await open_conversation(page, index, conversation_id)
+        await open_conversation(page, conversation_id)
         header = page.locator(x.CHAT_PEER_NAME)
         if (await header.inner_text()).strip() != peer_name:
             raise SendRefused(f"the open chat is not the one with {peer_name}", "wrong_target")
