@@ -219,3 +219,41 @@ async def _until(ready, task: asyncio.Task, timeout: float = 20.0) -> None:  # t
                 task.result()
                 raise AssertionError("the watch ended")
             await asyncio.sleep(0.05)
+
+
+async def test_a_pass_reads_every_conversation_while_new_messages_reorder_the_list(
+    site: Site, context: BrowserContext, tmp_path: Path
+) -> None:
+    """As under `hiscrm up`'s traffic: each time the pass opens a conversation, a message lifts the
+    bottom conversation to the top of the list, and the first time someone new writes too (the page
+    reloads the list and asks user_detail again). The pass still reads every conversation and message
+    the demo world held when it began."""
+    world = site.world
+    before = {c.conversation_id: [m.msg_id for m in c.messages] for c in world.conversations_newest_first(KITCHEN)}
+    opened = (KITCHEN, "/v1/message/get_by_conversation")
+
+    def opens() -> int:
+        return world.requests[opened].count if opened in world.requests else 0
+
+    at_start = opens()
+
+    async def move_rows() -> None:
+        seen_opens = at_start
+        while True:
+            if opens() > seen_opens:
+                if seen_opens == at_start:
+                    world.add_message(world.add_user("路过的新粉丝").uid, KITCHEN, "你好，第一次私信")
+                seen_opens = opens()
+                bottom = world.conversations_newest_first(KITCHEN)[-1]
+                world.add_message(bottom.peer_of(KITCHEN), KITCHEN, "还在吗？")
+            await asyncio.sleep(0.02)
+
+    mover = asyncio.create_task(move_rows())
+    try:
+        observed = await crawl(site, context, tmp_path)
+    finally:
+        mover.cancel()
+        await asyncio.gather(mover, return_exceptions=True)
+    assert opens() - at_start >= len(before)  # every conversation was opened, the rows moving under it
+    assert set(before) <= {c.conversation_id for c in observed.of(ConversationObserved)}
+    assert {m for ms in before.values() for m in ms} <= {m.message_id for m in observed.of(MessageObserved)}
