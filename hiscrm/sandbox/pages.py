@@ -123,16 +123,20 @@ def _creator_page(request: Request, title: str, body: str, script: str) -> Respo
 
 def _layout(request: Request, who: Caller, body: str) -> str:
     user = who.user
-    me = msgspec.json.encode(
-        {
-            "uid": user.uid,
-            "sec_uid": user.sec_uid,
-            "nickname": user.nickname,
-            "avatar": f"{who.base}{user.avatar}",
-            "ip_label": user.ip_label,
-            "variants": who.world.variants,
-        }
-    ).decode().replace("</", "<\\/")  # a nickname must not close the script element
+    me = (
+        msgspec.json.encode(
+            {
+                "uid": user.uid,
+                "sec_uid": user.sec_uid,
+                "nickname": user.nickname,
+                "avatar": f"{who.base}{user.avatar}",
+                "ip_label": user.ip_label,
+                "variants": who.world.variants,
+            }
+        )
+        .decode()
+        .replace("</", "<\\/")
+    )  # a nickname must not close the script element
     nav = "".join(
         f'<a href="{path}" class="{"active" if request.url.path == path else ""}">{label}</a>' for path, label in NAV
     )

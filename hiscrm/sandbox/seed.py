@@ -186,9 +186,7 @@ def _add_threads(
         threads.append(comment)
 
 
-def _add_conversation(
-    world: World, account: Account, rng: random.Random, fan: User, length: int, now: int
-) -> None:
+def _add_conversation(world: World, account: Account, rng: random.Random, fan: User, length: int, now: int) -> None:
     at_ms = (now - rng.randrange(DAY // 4, 10 * DAY)) * 1000
     for i in range(length):
         from_fan = i % 2 == 0 or rng.random() < 0.2
