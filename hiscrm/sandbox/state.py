@@ -338,48 +338,34 @@ class World:
         work = self.work(item_ref or comment.aweme_id)
         if work.aweme_id != comment.aweme_id:
             raise Invalid(f"comment {comment_id} is not on work {item_ref}")
-        if not text.strip():
-            raise Invalid("reply text is empty")
-        if work.comments_closed:
-            raise Refusal(*CLOSED)
-        self._consume_arm(uid, "comment_reply")
-        reply = self.add_comment(work.aweme_id, uid, text, reply_to=comment.cid)
-        self.sent.append(
-            Sent(
-                seq=len(self.sent) + 1,
-                kind="comment_reply",
-                uid=uid,
-                id=reply.cid,
-                text=text,
-                create_time=reply.create_time,
-                aweme_id=work.aweme_id,
-                comment_id=comment.cid,
-            )
-        )
-        return reply
+        return self._creator_post(uid, work, text, "comment_reply", reply_to=comment)
 
     def creator_comment(self, uid: str, item_ref: str, text: str) -> Comment:
         """The logged-in creator comments on one of the site's works at the top level (the reply
         endpoint with no comment named). Arms of kind "comment_reply" apply to it too."""
-        work = self.work(item_ref)
+        return self._creator_post(uid, self.work(item_ref), text, "work_comment")
+
+    def _creator_post(self, uid: str, work: Work, text: str, kind: str, reply_to: Comment | None = None) -> Comment:
+        """A comment the creator posts on `work` (a reply to `reply_to`, or top level), recorded as sent."""
         if not text.strip():
-            raise Invalid("comment text is empty")
+            raise Invalid(f"{'reply' if reply_to else 'comment'} text is empty")
         if work.comments_closed:
             raise Refusal(*CLOSED)
         self._consume_arm(uid, "comment_reply")
-        comment = self.add_comment(work.aweme_id, uid, text)
+        posted = self.add_comment(work.aweme_id, uid, text, reply_to=reply_to.cid if reply_to else None)
         self.sent.append(
             Sent(
                 seq=len(self.sent) + 1,
-                kind="work_comment",
+                kind=kind,
                 uid=uid,
-                id=comment.cid,
+                id=posted.cid,
                 text=text,
-                create_time=comment.create_time,
+                create_time=posted.create_time,
                 aweme_id=work.aweme_id,
+                comment_id=reply_to.cid if reply_to else "",
             )
         )
-        return comment
+        return posted
 
     # direct messages
 
