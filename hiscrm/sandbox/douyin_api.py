@@ -82,18 +82,7 @@ async def comment_list(request: Request, who: Caller) -> Response:
     cursor = int_param(request, "cursor", 0)
     count = int_param(request, "count", 20, 1, 50)
     tops = who.world.top_comments.get(work.aweme_id, [])
-    page = newest_first(tops, cursor, count)
-    next_cursor = cursor + len(page)
-    return json(
-        {
-            "status_code": 0,
-            "status_msg": "",
-            "comments": [shapes.comment(c, who.world, who.base) for c in page],
-            "cursor": next_cursor,
-            "has_more": int(next_cursor < len(tops)),
-            "total": len(tops),
-        }
-    )
+    return _v2_page(who, tops, newest_first(tops, cursor, count), cursor)
 
 
 @api
@@ -106,7 +95,11 @@ async def reply_list(request: Request, who: Caller) -> Response:
     cursor = int_param(request, "cursor", 0)
     count = int_param(request, "count", 20, 1, 50)
     replies = who.world.replies.get(parent.cid, [])
-    page = replies[cursor : cursor + count]
+    return _v2_page(who, replies, replies[cursor : cursor + count], cursor)
+
+
+def _v2_page(who: Caller, comments: list[Comment], page: list[Comment], cursor: int) -> Response:
+    """A page of the V2 comment API (top-level comments or one thread's replies) read from offset `cursor`."""
     next_cursor = cursor + len(page)
     return json(
         {
@@ -114,13 +107,15 @@ async def reply_list(request: Request, who: Caller) -> Response:
             "status_msg": "",
             "comments": [shapes.comment(c, who.world, who.base) for c in page],
             "cursor": next_cursor,
-            "has_more": int(next_cursor < len(replies)),
-            "total": len(replies),
+            "has_more": int(next_cursor < len(comments)),
+            "total": len(comments),
         }
     )
 
 
-def _creator_page(who: Caller, comments: list[Comment], page: list[Comment], next_cursor: int) -> Response:
+def _creator_page(who: Caller, comments: list[Comment], page: list[Comment], cursor: int) -> Response:
+    """A page of the creator comment API (top-level comments or one thread's replies) read from offset `cursor`."""
+    next_cursor = cursor + len(page)
     return json(
         {
             "status_code": 0,
@@ -141,8 +136,7 @@ async def creator_comment_list(request: Request, who: Caller) -> Response:
     cursor = int_param(request, "cursor", 0)
     count = int_param(request, "count", 20, 1, 50)
     tops = who.world.top_comments.get(work.aweme_id, [])
-    page = newest_first(tops, cursor, count)
-    return _creator_page(who, tops, page, cursor + len(page))
+    return _creator_page(who, tops, newest_first(tops, cursor, count), cursor)
 
 
 @api
@@ -154,8 +148,7 @@ async def creator_reply_list(request: Request, who: Caller) -> Response:
     cursor = int_param(request, "cursor", 0)
     count = int_param(request, "count", 20, 1, 50)
     replies = who.world.replies.get(parent.cid, [])
-    page = replies[cursor : cursor + count]
-    return _creator_page(who, replies, page, cursor + len(page))
+    return _creator_page(who, replies, replies[cursor : cursor + count], cursor)
 
 
 @api
