@@ -27,6 +27,7 @@ from hiscrm.sandbox import seed
 from hiscrm.sandbox.auth import json, world_of
 from hiscrm.sandbox.model import Account, Invalid, NotFound, QrLogin, User
 from hiscrm.sandbox.state import World
+from hiscrm.sandbox.stir import Stir, Stirrer
 
 PREFIX = "/__sandbox"
 
@@ -149,7 +150,7 @@ class Save(Body, kw_only=True):
     """Empty: the world is saved only to the sandbox's own --state file, never to a path a caller names."""
 
 
-B = TypeVar("B", bound=Body)
+B = TypeVar("B", bound=msgspec.Struct)  # Body, or a Struct of another module that forbids unknown fields
 Endpoint = Callable[[Request], Awaitable[Any]]
 
 
@@ -334,6 +335,27 @@ async def traffic(request: Request) -> Any:
     return account_view(world_of(request), account)
 
 
+def _stirrer(request: Request) -> Stirrer:
+    return request.app.state.stirrer
+
+
+@endpoint
+async def stirs(request: Request) -> Any:
+    account = _account(request)
+    stirrer = _stirrer(request)
+    if request.method == "POST":
+        stirrer.add(account.uid, await body(request, Stir))
+    views = [s.view() for s in stirrer.stirs.get(account.uid, [])]
+    return json(views, 201) if request.method == "POST" else views
+
+
+@endpoint
+async def clear_stirs(request: Request) -> Any:
+    account = _account(request)
+    _stirrer(request).clear(account.uid)
+    return []
+
+
 # QR login
 
 
@@ -516,6 +538,8 @@ routes = [
     Route(f"{PREFIX}/accounts/{{ref}}/risk", risk, methods=["POST"]),
     Route(f"{PREFIX}/accounts/{{ref}}/arm", arm, methods=["POST"]),
     Route(f"{PREFIX}/accounts/{{ref}}/traffic", traffic, methods=["POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/stirs", stirs, methods=["GET", "POST"]),
+    Route(f"{PREFIX}/accounts/{{ref}}/stirs/clear", clear_stirs, methods=["POST"]),
     Route(f"{PREFIX}/qr", list_qr),
     Route(f"{PREFIX}/qr/scan", scan, methods=["POST"]),
     Route(f"{PREFIX}/qr/verify", verify, methods=["POST"]),

@@ -13,11 +13,12 @@ import httpx
 from starlette.requests import Request
 
 from hiscrm.sandbox.app import create_app
+from hiscrm.sandbox.auth import CSRF_HEADER as CSRF
 from hiscrm.sandbox.control import host_refusal
 from hiscrm.sandbox.state import World
 from hiscrm.sandbox.traffic import Traffic
 from hiscrm.store.broker import free_port
-from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, serving
+from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, pb_fields, serving
 
 COMMENTS = "/web/api/third_party/aweme/api/comment/read/aweme/v1/web/comment/list"
 REPO = Path(__file__).resolve().parents[2]
@@ -259,3 +260,51 @@ async def test_cli_serves_until_sigterm_and_saves_state(tmp_path: Path) -> None:
         await asyncio.wait_for(process.wait(), 20)
     assert process.returncode == 0
     assert [a.uid for a in World.load(state).accounts.values()] == [created.json()["uid"]]
+
+
+async def test_stirs_move_the_inbox_when_the_accounts_page_asks(client: httpx.AsyncClient, login, world: World) -> None:
+    """A stir's moves at once land before the request is answered (the answer holds them), later ones
+    after their delay; it fires on `times` requests only."""
+    csrf = await login()
+    stirs = f"/__sandbox/accounts/{KITCHEN}/stirs"
+    user_detail = "/aweme/v1/creator/im/user_detail/"
+    peers = lambda answer: [u["user_id"] for u in answer.json()["user_list"]]  # noqa: E731
+    before = peers(await client.get(user_detail))
+    armed = await client.post(stirs, json={"on": "/creator/im/user_detail", "move": "newcomer"})
+    assert armed.status_code == 201 and armed.json()[0]["fired"] == 0
+    bottom = world.conversations_newest_first(KITCHEN)[-1]
+    await client.post(stirs, json={"on": "/v1/message/get_by_conversation", "move": "lift", "count": 2,
+                                   "after_ms": 50, "every_ms": 50})  # fmt: skip
+
+    stirred = peers(await client.get(user_detail))
+    assert len(stirred) == len(before) + 1 and stirred[1:] == before  # someone new, on top, in this very answer
+    assert peers(await client.get(user_detail)) == stirred  # times: 1
+    await client.get("/v1/message/get_by_conversation", params={"conversation_id": bottom.conversation_id})
+    assert world.conversations_newest_first(KITCHEN)[-1] is bottom  # the lifts come later
+    await asyncio.sleep(0.3)
+    lifted = world.conversations_newest_first(KITCHEN)
+    assert lifted[0] is not bottom and lifted[1] is bottom  # the least recent was lifted, then the next one
+    assert [(s["fired"], s["moved"]) for s in (await client.get(stirs)).json()] == [(1, 1), (1, 2)]
+
+    conversation = lifted[2].conversation_id
+    await client.post(stirs, json={"on": "/v1/message/send", "move": "message", "conversation_id": conversation,
+                                   "text": "同一时刻", "times": None})  # fmt: skip
+    for _ in range(2):
+        sent = await client.post(
+            "/v1/message/send", json={"conversation_id": conversation, "content": "我们的"}, headers={CSRF: csrf}
+        )
+        assert pb_fields(sent.content)[1] == [0]
+    texts = [(m.sender_uid == KITCHEN, m.content) for m in world.conversations[conversation].messages[-4:]]
+    assert texts == [(False, "同一时刻"), (True, "我们的")] * 2  # the peer's message first, every time
+    assert (await client.post(f"{stirs}/clear", json={})).json() == []
+
+    for bad, why in (
+        ({"on": "/x", "move": "comment"}, "aweme_id"),
+        ({"on": "/x", "move": "message", "conversation_id": "0:1:1:2"}, "not the account's"),
+        ({"on": "/x", "move": "lift", "count": 0}, "at least 1"),
+        ({"on": "/x", "move": "stir"}, "move"),
+        ({"on": "/x", "move": "lift", "fired": 3}, "fired"),
+    ):
+        refused = await client.post(stirs, json=bad)
+        assert refused.status_code == 400 and why in refused.json()["error"], (bad, refused.text)
+    assert (await client.post("/__sandbox/accounts/nobody/stirs", json={"on": "/x", "move": "lift"})).status_code == 404
