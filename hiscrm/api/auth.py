@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from starlette.types import Scope
 
 from hiscrm.api.errors import ApiError
 from hiscrm.errors import HiscrmError
@@ -271,6 +272,14 @@ def _read(path: Path) -> tuple[list[Token], bool]:
 
 def _write(path: Path, tokens: list[Token]) -> None:
     write_private(path, msgspec.json.format(msgspec.json.encode(TokenFile(tokens))))
+
+
+def authorization(scope: Scope) -> str | None:
+    """The Authorization header, read from the ASGI scope without building Starlette's Headers."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
 
 
 def require(token: Token, roles: frozenset[str]) -> None:

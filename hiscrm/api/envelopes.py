@@ -19,18 +19,24 @@ Family = Literal["v1", "im", "plain"]
 _encoder = msgspec.json.Encoder()
 
 
-class JSONResponse(Response):
+class ReadyResponse(Response):
+    """JSON already encoded: what Response.__init__ and init_headers come to for a JSON body and no other
+    headers, without their generality. Every answer of the API is made here."""
+
     media_type = "application/json"
 
-    def __init__(self, content: Any, status_code: int = 200) -> None:
-        # What Response.__init__ and init_headers come to for a JSON body and no other headers, without
-        # their generality: every answer of the API is made here.
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = _encoder.encode(content)
+        self.body = body
         self.raw_headers = [(b"content-type", b"application/json")]
         if status_code >= 200 and status_code not in (204, 304):
-            self.raw_headers.insert(0, (b"content-length", str(len(self.body)).encode()))
+            self.raw_headers.insert(0, (b"content-length", str(len(body)).encode()))
+
+
+class JSONResponse(ReadyResponse):
+    def __init__(self, content: Any, status_code: int = 200) -> None:
+        super().__init__(_encoder.encode(content), status_code)
 
 
 class ImList(msgspec.Struct):

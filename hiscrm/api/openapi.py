@@ -117,15 +117,17 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
                     }
                 )
         data_schema = by_type[e.response] if e.response is not None else {}
+        answer = (
+            {"application/json": {"schema": _envelope(e.family, data_schema, e.cursor_beside)}}
+            if e.media_type == "application/json"
+            else {e.media_type: {"schema": {"type": "string"}}}
+        )
         op: dict[str, Any] = {
             "summary": e.summary,
             "tags": list(e.tags),
             "parameters": params,
             "responses": {
-                str(e.status): {
-                    "description": "success",
-                    "content": {"application/json": {"schema": _envelope(e.family, data_schema, e.cursor_beside)}},
-                },
+                str(e.status): {"description": "success", "content": answer},
                 "default": {"description": "error", "content": {"application/json": {"schema": _error(e.family)}}},
             },
         }

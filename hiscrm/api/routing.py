@@ -20,7 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from hiscrm.api.auth import Token, Tokens, require
+from hiscrm.api.auth import Token, Tokens, authorization, require
+from hiscrm.api.bounded import Bounded
 from hiscrm.api.envelopes import Family, failure, success
 from hiscrm.api.errors import ApiError
 from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
@@ -30,13 +31,15 @@ MAX_BODY = 256 * 1024
 
 @dataclass
 class Call:
-    """What a route sees: the request, the caller, decoded path, query and body, and the app's services."""
+    """What a route sees: the request, the caller, decoded path, query and body, its declaration, and the
+    app's services."""
 
     request: Request
     token: Token | None
     path: dict[str, str]
     query: Any
     body: Any
+    endpoint: Endpoint
 
     @property
     def services(self) -> Any:
@@ -61,6 +64,8 @@ class Endpoint:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # IM lists whose cursor and has_more sit beside `data` rather than inside it (reference/im-api.md).
     cursor_beside: bool = False
+    # What a success answers with; anything but JSON (the live feed's text/event-stream) has no envelope.
+    media_type: str = "application/json"
 
 
 class Router:
@@ -84,6 +89,7 @@ class Router:
         status: int = 200,
         roles: frozenset[str] | str | None = "default",
         cursor_beside: bool = False,
+        media_type: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -100,6 +106,7 @@ class Router:
                     status,
                     (self.tag,),
                     cursor_beside,
+                    media_type,
                 )
             )
             return handler
@@ -116,8 +123,7 @@ def _validation_message(exc: msgspec.ValidationError | msgspec.DecodeError, wher
 
 # Clients poll with the same few query strings over and over, and decoding one costs more than the
 # read it asks for; handlers never change the query they are given, so one decoded object serves all.
-_QUERIES_KEPT = 4096
-_queries: dict[tuple[type[msgspec.Struct], bytes], Any] = {}
+_queries: Bounded[tuple[type[msgspec.Struct], bytes], Any] = Bounded(4096)
 
 
 def decode_query(request: Request, kind: type[msgspec.Struct]) -> Any:
@@ -132,18 +138,8 @@ def decode_query(request: Request, kind: type[msgspec.Struct]) -> Any:
         query = msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise ApiError(400, _validation_message(exc, "query")) from None
-    if len(_queries) >= _QUERIES_KEPT:
-        del _queries[next(iter(_queries))]
-    _queries[kind, raw_query] = query
+    _queries.put((kind, raw_query), query)
     return query
-
-
-def _authorization(request: Request) -> str | None:
-    """The Authorization header, read from the ASGI scope without building Starlette's Headers."""
-    for name, value in request.scope["headers"]:
-        if name == b"authorization":
-            return value.decode("latin-1")  # type: ignore[no-any-return]
-    return None
 
 
 async def decode_body(request: Request, kind: type[msgspec.Struct]) -> Any:
@@ -176,11 +172,11 @@ def starlette_route(endpoint: Endpoint) -> Route:
             token = None
             if endpoint.roles is not None:
                 tokens: Tokens = request.app.state.tokens
-                token = tokens.authenticate(_authorization(request))
+                token = tokens.authenticate(authorization(request.scope))
                 require(token, endpoint.roles)
             query = decode_query(request, endpoint.query) if endpoint.query else None
             body = await decode_body(request, endpoint.body) if endpoint.body else None
-            result = await endpoint.handler(Call(request, token, dict(request.path_params), query, body))
+            result = await endpoint.handler(Call(request, token, dict(request.path_params), query, body, endpoint))
         except ApiError as exc:
             return failure(endpoint.family, exc)
         if isinstance(result, Response):

@@ -19,8 +19,6 @@ from hypothesis import strategies as st
 
 from hiscrm.api.app import create_app
 from hiscrm.api.auth import Tokens
-from hiscrm.api.im.page_cache import PageCache
-from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from tests.api.api_client import Api
@@ -63,9 +61,7 @@ EVERY_ACCOUNT = ["/api/im/accounts", "/api/im/unified-messages", "/api/im/notifi
 @pytest.fixture
 async def slow(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """The same API over the same read models, keeping nothing between requests."""
-    app = create_app(api.services, Tokens.load_or_create(api.services.settings.data_dir))
-    app.state.shaped = ShapedItems(size=0)
-    app.state.page_cache = PageCache(size=0)
+    app = create_app(api.services, Tokens.load_or_create(api.services.settings.data_dir), keep=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hiscrm.test") as client:
         yield client
 

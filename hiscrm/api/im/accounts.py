@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from hiscrm.api.envelopes import ReadyResponse
 from hiscrm.api.im.common import Paged, im_router, refuse_limited, sees, visible_account
+from hiscrm.api.im.page_cache import accounts_page
 from hiscrm.api.im.queries import Page, bad_cursor, index, walk
 from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import User, UserStatus, user_status
@@ -15,7 +17,7 @@ from hiscrm.api.v1 import accounts as admin
 from hiscrm.api.v1.common import Platform, ident
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.subjects import event_type_filter, parse_event_subject
-from hiscrm.projector.model import be64
+from hiscrm.projector.model import Tx, be64
 from hiscrm.store.reader import read_raw
 from projections import accounts
 
@@ -73,34 +75,38 @@ async def _check_cursor(call: Call, cursor: int) -> None:
 
 
 @router.route("GET", "/api/im/accounts", summary="accounts, oldest first", query=UserQuery, response=UserList)
-async def list_accounts(call: Call) -> UserList:
+async def list_accounts(call: Call) -> ReadyResponse:
     q: UserQuery = call.query
     if q.cursor:
         await _check_cursor(call, q.cursor)
-    shaped: ShapedItems = call.request.app.state.shaped
     with call.services.models.read() as tx:
+        return accounts_page(call, tx, lambda: _accounts(call, tx, q))
 
-        def load(account_id: str) -> Stored | None:
-            return shaped.load(tx, accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
 
-        def keep(stored: Stored) -> bool:
-            row: accounts.AccountRow = stored.row
-            return (
-                sees(call, row.account_id)
-                and (q.status is None or user_status(row) == q.status)
-                and (q.platform is None or row.platform == q.platform)
-            )
+def _accounts(call: Call, tx: Tx, q: UserQuery) -> UserList:
+    shaped: ShapedItems = call.request.app.state.shaped
 
-        # Deleted accounts leave the index, so a cursor naming one still resumes at the right place.
-        order = index(tx, accounts.ORDER, b"", be64(q.cursor) if q.cursor else None, str)
-        page: Page[Stored] = walk(
-            order,
-            load,
-            keep,
-            q.count,
-            q.cursor,
-            lambda stored: stored.row.seq,
+    def load(account_id: str) -> Stored | None:
+        return shaped.load(tx, accounts.ROWS, accounts.row_key(account_id), accounts.AccountRow)
+
+    def keep(stored: Stored) -> bool:
+        row: accounts.AccountRow = stored.row
+        return (
+            sees(call, row.account_id)
+            and (q.status is None or user_status(row) == q.status)
+            and (q.platform is None or row.platform == q.platform)
         )
+
+    # Deleted accounts leave the index, so a cursor naming one still resumes at the right place.
+    order = index(tx, accounts.ORDER, b"", be64(q.cursor) if q.cursor else None, str)
+    page: Page[Stored] = walk(
+        order,
+        load,
+        keep,
+        q.count,
+        q.cursor,
+        lambda stored: stored.row.seq,
+    )
     return UserList(users=[shaped.json(s, User.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more)
 
 
@@ -152,4 +158,4 @@ async def delete_account(call: Call) -> UserDeleted | Accepted:
 
 def _as_admin(call: Call, body: object, **path: str) -> Call:
     """The same request handed to the admin API's route, which owns the account rules."""
-    return Call(call.request, call.token, path, None, body)
+    return Call(call.request, call.token, path, None, body, call.endpoint)

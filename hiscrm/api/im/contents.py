@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from hiscrm.api.envelopes import ImPage
+from hiscrm.api.envelopes import ImPage, ReadyResponse
 from hiscrm.api.errors import not_found
 from hiscrm.api.im.common import (
     Id,
@@ -51,7 +51,7 @@ class ContentsData(msgspec.Struct, kw_only=True):
     response=ContentsData,
     cursor_beside=True,
 )
-async def list_contents(call: Call) -> ImPage:
+async def list_contents(call: Call) -> ReadyResponse:
     q: ContentQuery = call.query
     with call.services.models.read() as tx:
         account_id = visible_account_id(call, tx, q.account_id)

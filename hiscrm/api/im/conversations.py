@@ -11,6 +11,7 @@ from typing import Literal
 
 import msgspec
 
+from hiscrm.api.envelopes import ReadyResponse
 from hiscrm.api.errors import bad_request, not_found
 from hiscrm.api.im.common import (
     Id,
@@ -70,7 +71,7 @@ class ConversationOpen(msgspec.Struct, kw_only=True):
     query=ConversationQuery,
     response=ConversationList,
 )
-async def list_conversations(call: Call) -> ConversationList:
+async def list_conversations(call: Call) -> ReadyResponse:
     q: ConversationQuery = call.query
     with call.services.models.read() as tx:
         account_id = visible_account_id(call, tx, q.account_id)

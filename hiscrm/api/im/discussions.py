@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from hiscrm.api.envelopes import ImPage
+from hiscrm.api.envelopes import ImPage, ReadyResponse
 from hiscrm.api.errors import bad_request, not_found
 from hiscrm.api.im.common import (
     Id,
@@ -132,7 +132,7 @@ def _items(call: Call, tx: Tx, page: Page[Stored]) -> list[Any]:
     response=DiscussionsData,
     cursor_beside=True,
 )
-async def list_discussions(call: Call) -> ImPage:
+async def list_discussions(call: Call) -> ReadyResponse:
     q: DiscussionQuery = call.query
     with call.services.models.read() as tx:
         return account_page(call, tx, _account(call, tx, q), lambda: _discussions(call, tx, q))
@@ -151,7 +151,7 @@ def _discussions(call: Call, tx: Tx, q: DiscussionQuery) -> ImPage:
     response=ThreadData,
     cursor_beside=True,
 )
-async def thread(call: Call) -> ImPage:
+async def thread(call: Call) -> ReadyResponse:
     q: PageQuery = call.query
     comment_id = path_ident(call, "comment_id", "comment id")
     with call.services.models.read() as tx:

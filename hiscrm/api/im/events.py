@@ -30,6 +30,8 @@ from hiscrm.facts.subjects import aggregate_filter, aggregate_type_filter, event
 from hiscrm.store.feed import Feed
 from hiscrm.store.reader import decode_raw, stream_head
 
+SSE = "text/event-stream"
+
 router = im_router("im events")
 
 # What a client is told about: new items, every fact that raises a notification (its event id is the
@@ -105,7 +107,11 @@ def _resume_after(call: Call, q: EventsQuery) -> int | None:
 
 
 @router.route(
-    "GET", "/api/im/events", summary="live feed (text/event-stream); event id = stream sequence", query=EventsQuery
+    "GET",
+    "/api/im/events",
+    summary="live feed; event id = stream sequence",
+    query=EventsQuery,
+    media_type=SSE,
 )
 async def events(call: Call) -> StreamingResponse:
     q: EventsQuery = call.query
@@ -134,9 +140,7 @@ async def events(call: Call) -> StreamingResponse:
 
     stopping: asyncio.Event = call.request.app.state.stopping
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(
-        _stream(feed, keep, q.heartbeat_s, _ends(call, stopping)), media_type="text/event-stream", headers=headers
-    )
+    return StreamingResponse(_stream(feed, keep, q.heartbeat_s, _ends(call, stopping)), media_type=SSE, headers=headers)
 
 
 async def _ends(call: Call, stopping: asyncio.Event) -> None:

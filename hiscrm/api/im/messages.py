@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from hiscrm.api.envelopes import ReadyResponse
 from hiscrm.api.errors import not_found
 from hiscrm.api.im.common import (
     Id,
@@ -78,7 +79,7 @@ class StatusChange(msgspec.Struct, kw_only=True):
     status: MessageStatus
 
 
-def _page(call: Call, q: MessageQuery, conversation_id: str | None) -> MessageList:
+def _page(call: Call, q: MessageQuery, conversation_id: str | None) -> ReadyResponse:
     with call.services.models.read() as tx:
         account_id = visible_account_id(call, tx, q.account_id)
         return account_page(call, tx, account_id, lambda: _messages(call, tx, q, account_id, conversation_id))
@@ -128,7 +129,7 @@ def _filter(q: MessageQuery) -> Callable[[MessageRow], bool]:
 @router.route(
     "GET", "/api/im/messages", summary="an account's messages, newest first", query=MessageQuery, response=MessageList
 )
-async def list_messages(call: Call) -> MessageList:
+async def list_messages(call: Call) -> ReadyResponse:
     q: MessageQuery = call.query
     return _page(call, q, maybe_ident(q.conversation_id, "conversation_id"))
 
@@ -140,7 +141,7 @@ async def list_messages(call: Call) -> MessageList:
     query=PageQuery,
     response=MessageList,
 )
-async def conversation_messages(call: Call) -> MessageList:
+async def conversation_messages(call: Call) -> ReadyResponse:
     q: PageQuery = call.query
     conversation_id = path_ident(call, "conversation_id", "conversation id")
     return _page(call, MessageQuery(account_id=q.account_id, cursor=q.cursor, count=q.count), conversation_id)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import msgspec
 
+from hiscrm.api.envelopes import ReadyResponse
 from hiscrm.api.errors import bad_request, not_found
 from hiscrm.api.im.common import (
     Id,
@@ -27,6 +28,7 @@ from hiscrm.api.im.common import (
     shown,
     visible_account,
 )
+from hiscrm.api.im.page_cache import account_page
 from hiscrm.api.im.queries import bad_cursor, under, walk
 from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Notification
@@ -35,7 +37,7 @@ from hiscrm.api.v1.common import caller
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.base import Fact
 from hiscrm.projector.model import Tx
-from projections import notifications
+from projections import inbox_versions, notifications
 from projections.notifications import NotificationRow
 from projections.paging import scan_after
 
@@ -81,24 +83,33 @@ def _newest_first(tx: Tx, shaped: ShapedItems, account_id: str, after_seq: int) 
     query=NotificationQuery,
     response=NotificationList,
 )
-async def list_notifications(call: Call) -> NotificationList:
+async def list_notifications(call: Call) -> NotificationList | ReadyResponse:
     q: NotificationQuery = call.query
     with call.services.models.read() as tx:
         account_ids = account_scope(call, tx, q.account_id)
-        if q.cursor and notifications.account_of(tx, q.cursor) not in account_ids:
-            raise bad_cursor(q.cursor)
-        # Every account's list is newest first by seq, and seqs are unique: merging them is the whole list.
-        shaped: ShapedItems = call.request.app.state.shaped
-        lists = [_newest_first(tx, shaped, a, q.cursor) for a in account_ids]
-        rows = lists[0] if len(lists) == 1 else heapq.merge(*lists, key=lambda stored: -stored.row.seq)
-        page = walk(
-            rows,
-            lambda stored: stored,
-            lambda stored: q.is_read is None or stored.row.is_read == q.is_read,
-            q.count,
-            q.cursor,
-            lambda stored: stored.row.seq,
+        if q.account_id is None:
+            return _notifications(call, tx, q, account_ids)
+        # One account's notifications change with its inbox, its own and its login facts.
+        return account_page(
+            call, tx, account_ids[0], lambda: _notifications(call, tx, q, account_ids), inbox_versions.account_version
         )
+
+
+def _notifications(call: Call, tx: Tx, q: NotificationQuery, account_ids: list[str]) -> NotificationList:
+    if q.cursor and notifications.account_of(tx, q.cursor) not in account_ids:
+        raise bad_cursor(q.cursor)
+    # Every account's list is newest first by seq, and seqs are unique: merging them is the whole list.
+    shaped: ShapedItems = call.request.app.state.shaped
+    lists = [_newest_first(tx, shaped, a, q.cursor) for a in account_ids]
+    rows = lists[0] if len(lists) == 1 else heapq.merge(*lists, key=lambda stored: -stored.row.seq)
+    page = walk(
+        rows,
+        lambda stored: stored,
+        lambda stored: q.is_read is None or stored.row.is_read == q.is_read,
+        q.count,
+        q.cursor,
+        lambda stored: stored.row.seq,
+    )
     return NotificationList(
         notifications=[shaped.json(s, Notification.of) for s in page.rows], cursor=page.cursor, has_more=page.has_more
     )

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from hiscrm.api.envelopes import ImPage
+from hiscrm.api.envelopes import ImPage, ReadyResponse
 from hiscrm.api.errors import bad_request
 from hiscrm.api.im.common import Count, Cursor, Id, im_router, sees, visible_account_id
-from hiscrm.api.im.page_cache import PageCache
+from hiscrm.api.im.page_cache import PageCache, account_page
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
@@ -74,29 +74,33 @@ def _after(tx: Tx, cursor: int, account_ids: list[str]) -> bytes | None:
     response=SearchData,
     cursor_beside=True,
 )
-async def find(call: Call) -> ImPage:
+async def find(call: Call) -> ReadyResponse:
     q: SearchQuery = call.query
     with call.services.models.read() as tx:
         if q.account_id is not None:
-            account_ids = [visible_account_id(call, tx, q.account_id)]
-        else:
-            # The live accounts' ids in creation order, without decoding their rows.
-            account_ids = [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
+            account_id = visible_account_id(call, tx, q.account_id)
+            return account_page(call, tx, account_id, lambda: _parsed(call, tx, q, [account_id]))
+        # The live accounts' ids in creation order, without decoding their rows.
+        account_ids = [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
         # A page is a function of these accounts' inbox facts (docs/architecture.md, the page cache), and
         # versions are stream sequences, so the largest moves whenever any of them does. Beside the
         # accounts, the query string decides the page (q, types, is_read, cursor, count): a kept page is
         # found before q is parsed, and a query that fails is never kept.
         cache: PageCache = call.request.app.state.page_cache
-        page_key = ("search", tuple(account_ids), call.request.scope["query_string"])
-        version = max((inbox_versions.version(tx, a) for a in account_ids), default=0)
-        page = cache.get(page_key, version)
-        if page is None:
-            query = search.parse(q.q)
-            if query is None:
-                raise bad_request(f"q {q.q!r} has no letters or digits to search for")
-            page = _page(call, tx, q, query, business_types(q.types), account_ids)
-            cache.put(page_key, version, page)
-        return page
+        return cache.page(
+            call,
+            tx,
+            ("search", tuple(account_ids), call.request.scope["query_string"]),
+            lambda t: max((inbox_versions.version(t, a) for a in account_ids), default=0),
+            lambda: _parsed(call, tx, q, account_ids),
+        )
+
+
+def _parsed(call: Call, tx: Tx, q: SearchQuery, account_ids: list[str]) -> ImPage:
+    query = search.parse(q.q)
+    if query is None:
+        raise bad_request(f"q {q.q!r} has no letters or digits to search for")
+    return _page(call, tx, q, query, business_types(q.types), account_ids)
 
 
 def _page(

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from hiscrm.api.bounded import Bounded
 from hiscrm.projector.model import Tx, decoder
 
 SIZE = 100_000
@@ -42,8 +43,7 @@ class Stored:
 
 class ShapedItems:
     def __init__(self, size: int = SIZE) -> None:
-        self.size = size
-        self._kept: dict[tuple[str, bytes], Stored] = {}
+        self._kept: Bounded[tuple[str, bytes], Stored] = Bounded(size)
 
     def load(self, tx: Tx, table: str, key: bytes, type_: Any) -> Stored | None:
         """The row under `key` in this snapshot, decoded only when its bytes changed since last read."""
@@ -56,10 +56,7 @@ class ShapedItems:
         if kept is not None and kept.raw == raw:
             return kept
         stored = Stored(raw, decoder(type_).decode(raw))
-        if self.size:
-            if kept is None and len(self._kept) >= self.size:
-                del self._kept[next(iter(self._kept))]
-            self._kept[table, key] = stored
+        self._kept.put((table, key), stored)
         return stored
 
     def json(self, stored: Stored, shape: Callable[..., Any], *context: Any) -> msgspec.Raw:

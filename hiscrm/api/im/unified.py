@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
-from hiscrm.api.envelopes import ImPage
+from hiscrm.api.envelopes import ImPage, ReadyResponse
 from hiscrm.api.errors import ApiError, bad_request, not_found
 from hiscrm.api.im.common import (
     Id,
@@ -189,7 +189,7 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage
     response=MessagesData,
     cursor_beside=True,
 )
-async def inbox(call: Call) -> ImPage:
+async def inbox(call: Call) -> ImPage | ReadyResponse:
     q: UnifiedQuery = call.query
     with call.services.models.read() as tx:
         if q.account_id is None:
