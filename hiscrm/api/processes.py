@@ -64,7 +64,7 @@ def reserve(host: str, port: int) -> socket.socket:
 
 
 def member_socket(host: str, port: int) -> socket.socket:
-    """One group member's listening socket on the shared port (uvicorn listens on it)."""
+    """One group member's socket on the shared port (the API's HTTP server listens on it)."""
     return _shared(host, port, "API process could not join")
 
 

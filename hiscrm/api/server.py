@@ -1,27 +1,26 @@
-"""Running the app under uvicorn inside our own event loop, so `hiscrm up` can run it beside the rest.
+"""Running the app on our own HTTP server (hiscrm/api/http_server.py) inside our own event loop, so
+`hiscrm up` can run it beside the rest.
 
-The loop is uvloop and the HTTP parser httptools where they are installed (uvicorn's "auto" picks
-httptools by itself); a platform without them runs on asyncio's loop and h11, only slower.
+The loop is uvloop where it is installed; a platform without it runs on asyncio's loop, one without
+httptools on uvicorn and h11, only slower.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import uvicorn
 from starlette.applications import Starlette
 
+from hiscrm.api import http_server
 from hiscrm.api.app import create_app
 from hiscrm.api.auth import Tokens
 from hiscrm.api.local_workers import LocalWorkers
 from hiscrm.api.services import Services
 from hiscrm.config import Settings
-from hiscrm.errors import HiscrmError
 from hiscrm.projector.live import LiveModels
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import load_master_key
@@ -63,25 +62,10 @@ def build(settings: Settings, nc: HiscrmClient, local_workers: bool = True) -> t
 
 async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event, sock: socket.socket) -> None:
     """Serve on `sock` (bound beforehand, so a busy port was already refused by name) until `stop`."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    # Signals belong to the command that runs us; uvicorn must not install its own.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
-    if task in done:
-        with contextlib.suppress(SystemExit):
-            task.result()
-        if not server.started:
-            raise HiscrmError(f"the API could not start on {host}:{port}")
-        return
-    app.state.stopping.set()
-    server.should_exit = True
-    await task
+    # Endless responses (the IM event feed) end when the server begins to stop, so it can.
+    await http_server.serve(app, sock, stop, on_stop=app.state.stopping.set)
     # Local workers are this API's children: they stop with it, before the broker does.
     local: LocalWorkers | None = app.state.services.extras.get("local_workers")
     if local is not None:
         await local.close()
-    logging.getLogger(__name__).info("API stopped")
+    logging.getLogger(__name__).info("API on %s:%d stopped", host, port)

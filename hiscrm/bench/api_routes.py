@@ -2,7 +2,8 @@
 
 For each route the API's answer is fetched once; then three servers answer that same request with
 those same bytes, measured in turn by the same load generator: the API itself; `raw_asgi`, a bare
-Starlette route on the API's server stack (uvicorn, uvloop, httptools) returning the bytes; and
+Starlette route on the API's server stack (hiscrm/api/http_server.py's `serve`: httptools on uvloop)
+returning the bytes; and
 `raw_http`, a bare uvloop protocol returning them with a minimal header. `vs_raw_asgi` is what
 the route's own work (auth, query decoding, the read, the envelope) leaves of what the stack can
 do; `raw_asgi_vs_raw_http` is what the stack leaves of what a socket can do. The load comes from
@@ -28,17 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hiscrm.api import http_server
 from hiscrm.api.server import run_fast
 from hiscrm.bench.api_page import project
 from hiscrm.bench.http_client import KeepAlive
 from hiscrm.bench.stack import Stack, own_broker, running
 from hiscrm.facts import catalogue as c
+from hiscrm.procs import bind
 from hiscrm.projector.live import LiveModels
 from hiscrm.store.broker import free_port
 from hiscrm.store.connection import HiscrmClient
@@ -178,9 +180,9 @@ async def serve_raw_asgi(port: int, pages: dict[str, bytes]) -> None:
         return endpoint
 
     app = Starlette(routes=[Route(path.partition("?")[0], answer(body)) for path, body in pages.items()])
-    # The API's own uvicorn settings (hiscrm/api/server.py), so the stack is the same.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
-    await uvicorn.Server(config).serve()
+    # The very server function the API runs on (hiscrm/api/server.py), so the stack is the same.
+    with contextlib.closing(bind("127.0.0.1", port, "raw_asgi", "port")) as sock:
+        await http_server.serve(app, sock, asyncio.Event())
 
 
 @contextlib.asynccontextmanager
