@@ -90,6 +90,8 @@ async def test_health_is_open_and_openapi_lists_every_route(api: Api) -> None:
         assert e.method.lower() in doc["paths"][e.path], e.path
     create = doc["paths"]["/api/v1/accounts"]["post"]
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AccountCreate")
+    feed = doc["paths"]["/api/im/events"]["get"]["responses"]["200"]["content"]
+    assert list(feed) == ["text/event-stream"], feed
 
 
 async def test_bad_bodies_get_a_4xx_that_names_the_problem(api: Api) -> None:
