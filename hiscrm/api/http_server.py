@@ -145,7 +145,7 @@ class _Exchange:
     async def receive(self) -> Message:
         if self.expect_continue:
             self.expect_continue = False
-            if not self.started:
+            if not self.started and not self.complete:
                 self.conn.transport.write(_CONTINUE)
         while True:
             if self.disconnected:
@@ -308,6 +308,9 @@ class _Connection(asyncio.Protocol):
         local = transport.get_extra_info("sockname")
         self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
         self.local = (local[0], local[1]) if isinstance(local, tuple) else None
+        if self.server.stopping:
+            transport.close()  # accepted just as the listener closed
+            return
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -341,6 +344,10 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # refused when its head was complete
+        except httptools.HttpParserCallbackError:
+            log.exception("parsing a request from %s failed in the server", self.client)
+            self.refuse(500, "the server failed reading this request")
+            return
         except httptools.HttpParserError as exc:
             self.refuse(400, f"malformed request: {exc}")
             return
@@ -461,8 +468,16 @@ class _Connection(asyncio.Protocol):
         if self.refused:
             return
         self.refused = True
-        self.parsing = None
+        broken, self.parsing = self.parsing, None
         log.debug("refused %s: %s", self.client, message)
+        if broken is not None:
+            # The stream broke inside this request's body: it can have no answer, and its app hears the client go.
+            broken.disconnect()
+            if broken is self.current:
+                self.transport.close()  # a 400 cannot go in the middle of the answer the app is making
+                return
+            if self.queue and self.queue[-1] is broken:
+                self.queue.pop()
         answer = _plain(status, message)
         if self.current is None and not self.queue:
             self.end(answer)

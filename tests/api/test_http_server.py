@@ -199,8 +199,9 @@ class Probe:
         body, messages = b"", 0
         while True:
             message = await receive()
-            assert message["type"] == "http.request"
             self.received.append(message)
+            if message["type"] == "http.disconnect":
+                return
             body += message["body"]
             messages += 1
             if not message.get("more_body", False):
@@ -457,6 +458,19 @@ async def test_malformed_request_is_a_400_and_the_connection_closes(probe: Probe
         assert await client.closed() == b""
         await client.close()
         assert probe.calls == 1
+
+
+async def test_a_body_broken_midway_ends_its_request_as_a_disconnect(probe: Probe) -> None:
+    async with serving(probe) as served:
+        client = await Client.open(served.port)
+        await client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+        await eventually(lambda: probe.received, "the first part reached the app")
+        await client.send(b"not a chunk size\r\n")
+        # No answer can follow: a 400 would land where the app's own answer to this request belongs.
+        assert await client.closed() == b""
+        await asyncio.wait_for(probe.ended_event("/echo").wait(), 5)
+        assert probe.received[-1] == {"type": "http.disconnect"}
+        await client.close()
 
 
 async def test_a_head_over_the_limit_is_a_431_and_the_connection_closes(probe: Probe) -> None:
