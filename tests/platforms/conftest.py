@@ -21,6 +21,7 @@ from hiscrm.facts.catalogue import (
 )
 from hiscrm.platforms.base import Observation, PlatformOptions
 from hiscrm.platforms.douyin import Douyin, create
+from hiscrm.sandbox import ids
 from hiscrm.sandbox.model import Variants
 from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.state import World
@@ -86,6 +87,19 @@ class Observed:
 
     def by_id(self) -> dict[str, Observation]:
         return {seen.item_key(o): o for o in self.items}
+
+
+VARIANTS = [
+    pytest.param(Variants(comment_page="interactive", dm_history="protobuf"), id="interactive-protobuf"),
+    pytest.param(Variants(comment_page="work_detail", dm_history="json"), id="work_detail-json"),
+    pytest.param(Variants(comment_page="interactive", dm_history="json"), id="interactive-json"),
+    pytest.param(Variants(comment_page="work_detail", dm_history="protobuf"), id="work_detail-protobuf"),
+]
+
+
+def comment_id(variants: Variants, cid: str) -> str:
+    """The id the comment page of this generation shows for a comment."""
+    return cid if variants.comment_page == "interactive" else ids.comment_token(cid)
 
 
 KINDS = (ContentObserved, CommentObserved, ConversationObserved, MessageObserved, NotificationObserved)

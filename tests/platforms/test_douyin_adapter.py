@@ -23,21 +23,9 @@ from hiscrm.platforms.base import SendRefused
 from hiscrm.sandbox import ids
 from hiscrm.sandbox.model import Variants
 from hiscrm.worker import seen
-from tests.platforms.conftest import KITCHEN, MODULE, Observed, Site
+from tests.platforms.conftest import KITCHEN, MODULE, VARIANTS, Observed, Site, comment_id
 
 pytestmark = MODULE
-
-VARIANTS = [
-    pytest.param(Variants(comment_page="interactive", dm_history="protobuf"), id="interactive-protobuf"),
-    pytest.param(Variants(comment_page="work_detail", dm_history="json"), id="work_detail-json"),
-    pytest.param(Variants(comment_page="interactive", dm_history="json"), id="interactive-json"),
-    pytest.param(Variants(comment_page="work_detail", dm_history="protobuf"), id="work_detail-protobuf"),
-]
-
-
-def comment_id(variants: Variants, cid: str) -> str:
-    """The id the comment page of this generation shows for a comment."""
-    return cid if variants.comment_page == "interactive" else ids.comment_token(cid)
 
 
 async def crawl(site: Site, context: BrowserContext, tmp_path: Path, cursor: dict | None = None) -> Observed:

@@ -74,14 +74,20 @@ READ_MESSAGES = (
 }"""
 )
 
-# The row now carrying the conversation: a new message lifts its conversation to the top of the list,
-# and a new peer reloads the list, so a row index read earlier in the pass may name another conversation.
+# The row now carrying the conversation, and the name it shows, read together: a new message lifts its
+# conversation to the top of the list, and a new peer reloads the list, so a row index (or a name at an
+# index) read a moment earlier may be another conversation's.
 _ROW_OF = (
     _CONVERSATION_OF
-    + """([row, conversationId]) => Array.from(document.querySelectorAll(row)).findIndex((r) => {
-  const c = conversationOf(r);
-  return !!c && String(c.id) === conversationId;
-})"""
+    + """([row, name, conversationId]) => {
+  const rows = Array.from(document.querySelectorAll(row));
+  const index = rows.findIndex((r) => {
+    const c = conversationOf(r);
+    return !!c && String(c.id) === conversationId;
+  });
+  const shown = index < 0 ? null : rows[index].querySelector(name);
+  return {index, name: shown ? shown.textContent.trim() : ''};
+}"""
 )
 
 # "ours" once the panel shows the conversation's messages (and `serverId`), "other" while it shows
@@ -132,6 +138,18 @@ class Peers:
                 return peer
         return None
 
+    async def resolve(self, conversation: dict[str, Any], me: Person, capture: Capture) -> Person:
+        """The conversation's peer, from any user_detail answer so far: a conversation new to the page
+        while it is open has its peer in a later one (the page asks again for the reloaded list)."""
+        peer = self.of(conversation, me)
+        if peer is None:
+            await capture.settle()
+            self.add_all(capture)
+            peer = self.of(conversation, me)
+        if peer is None:
+            raise answers.missing(x.IM_USERS, f"the peer of conversation {conversation['id']}")
+        return peer
+
 
 async def open_chat(page: Page, run_site: site.Site, capture: Capture) -> tuple[Peers, list[dict[str, Any] | None]]:
     """The chat page, its peers (first user_detail answer) and the conversations of its rows."""
@@ -141,7 +159,10 @@ async def open_chat(page: Page, run_site: site.Site, capture: Capture) -> tuple[
         raise answers.missing(x.IM_USERS, "user_list")
     peers = Peers()
     peers.add(first)
-    await wait_for_count(page, x.CONVERSATION_ROW, len(first["user_list"]))
+    # The list has rendered once a row shows (React renders it in one go). Not as many rows as
+    # user_detail named peers: someone new may have written between the list's answer and
+    # user_detail's, or a conversation gone, and the rows would never reach that count.
+    await wait_for_count(page, x.CONVERSATION_ROW, min(len(first["user_list"]), 1))
     conversations: list[dict[str, Any] | None] = await page.evaluate(READ_CONVERSATIONS, x.CONVERSATION_ROW)
     return peers, conversations
 
@@ -157,13 +178,7 @@ async def crawl_chat(run: CrawlRun) -> None:
         for c in conversations:
             if c is None:
                 raise answers.missing("a conversation row", "its conversation in the page data")
-            peer = peers.of(c, run.me)
-            if peer is None:
-                await capture.settle()
-                peers.add_all(capture)
-                peer = peers.of(c, run.me)
-            if peer is None:
-                raise answers.missing(x.IM_USERS, f"the peer of conversation {c['id']}")
+            peer = await peers.resolve(c, run.me, capture)
             await run.observe(parse.conversation(run.account_id, c["id"], c["shortId"], peer, run.now_ms()))
             last = c["last"]
             if last and run.cursor.get(LAST_MESSAGE + c["id"]) != last:
@@ -171,16 +186,17 @@ async def crawl_chat(run: CrawlRun) -> None:
                 run.cursor[LAST_MESSAGE + c["id"]] = last
 
 
-async def open_conversation(page: Page, conversation_id: str, message_id: str = "") -> None:
-    """Clicks the row carrying the conversation; returns once the panel shows its messages (and `message_id`)."""
+async def open_conversation(page: Page, conversation_id: str, message_id: str = "") -> str:
+    """Clicks the row carrying the conversation; returns, once the panel shows its messages (and
+    `message_id`), the name that row showed."""
     for _ in range(OPEN_ATTEMPTS):
-        index = await page.evaluate(_ROW_OF, [x.CONVERSATION_ROW, conversation_id])
-        if index < 0:
+        row = await page.evaluate(_ROW_OF, [x.CONVERSATION_ROW, x.CONVERSATION_NAME, conversation_id])
+        if row["index"] < 0:
             raise answers.missing("the conversation list", f"a row for conversation {conversation_id}")
-        await page.locator(x.CONVERSATION_ROW).nth(index).click()
+        await page.locator(x.CONVERSATION_ROW).nth(row["index"]).click()
         opened = await page.wait_for_function(_OPENED, arg=[x.MESSAGE_PANEL, conversation_id, message_id])
         if await opened.json_value() == "ours":
-            return
+            return str(row["name"])
     raise PlatformError(f"conversation {conversation_id} did not open in {OPEN_ATTEMPTS} clicks on its row")
 
 

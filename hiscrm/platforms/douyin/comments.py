@@ -9,7 +9,9 @@ Two generations of the comment page exist and the adapter handles both (expectat
 
 The works page tells which one the account has (crawl), and a comment's id form tells which page
 showed it (reply). Rows carry no ids: a comment's row is the one showing its author and exact text,
-taken from the page's own answer; a row that is not unique is never acted on.
+taken from the page's own answer; a row that is not unique is never acted on, unless the rows are one
+comment shown twice (the list grew between two of its pages, which are read by offset). A reply is
+typed in the editor that 回复 opened, once its row is checked to show the comment.
 
 A pass pages on (scrolling the list's end into view, the page loads more) only until it has found as
 many new comments and replies as the work's count grew by, and opens only threads whose reply
@@ -37,15 +39,39 @@ WORK_TOTAL = "comments:"  # + aweme_id -> comment_count (replies included)
 THREAD_TOTAL = "replies:"  # + top-level comment id -> its reply total
 MAX_WORK_PAGES = 50  # of the work picker
 
-# The indexes of the rows showing this author and exactly this text (the reply-to prefix aside).
-_ROWS_SHOWING = """([row, author, text, name, wanted]) => {
+# `shows(r, author, text, name, wanted)`: whether row r shows this author and exactly this text (the
+# reply-to prefix aside).
+_SHOWS = """
+const shows = (r, author, text, name, wanted) => {
   const shown = (node) => Array.from(node.childNodes)
     .filter(n => !(n.matches && n.matches('[class^="reply-to-"]'))).map(n => n.textContent).join('').trim();
-  return Array.from(document.querySelectorAll(row)).map((r, i) => {
-    const a = r.querySelector(author), t = r.querySelector(text);
-    return a && t && a.textContent.trim() === name && shown(t) === wanted ? i : -1;
-  }).filter(i => i >= 0);
+  const a = r.querySelector(author), t = r.querySelector(text);
+  return !!a && !!t && a.textContent.trim() === name && shown(t) === wanted;
+};
+"""
+
+# The indexes of the rows showing this author and exactly this text.
+_ROWS_SHOWING = (
+    _SHOWS
+    + """([row, author, text, name, wanted]) => Array.from(document.querySelectorAll(row))
+  .map((r, i) => (shows(r, author, text, name, wanted) ? i : -1)).filter(i => i >= 0)"""
+)
+
+# Whether the one reply editor open in a row is in a row showing this author and text. 回复 is clicked on
+# a row found by its place in the list a moment before; the editor, once open, stays with its row.
+_EDITOR_UNDER = (
+    _SHOWS
+    + """([row, editor, author, text, name, wanted]) => {
+  const rows = Array.from(document.querySelectorAll(editor)).map(e => e.closest(row)).filter(Boolean);
+  return rows.length === 1 && shows(rows[0], author, text, name, wanted);
 }"""
+)
+# Clicks on 回复 before refusing: a row clicked can have moved between finding and clicking it.
+REPLY_ATTEMPTS = 3
+
+
+def _shown_text(c: dict[str, Any]) -> str:
+    return (c.get("text") or "").strip()
 
 
 class Layout:
@@ -58,6 +84,7 @@ class Layout:
     row: str
     author: str
     text: str
+    editor_in_row: str  # a reply editor, once 回复 opened it in a row
 
     def items(self, data: dict[str, Any]) -> list[dict[str, Any]]: ...
 
@@ -77,7 +104,8 @@ class Layout:
 
     def reply_control(self, row: Locator) -> Locator: ...
 
-    def editor(self, row: Locator) -> Locator: ...
+    def editor(self, row: Locator) -> Locator:
+        return row.locator(self.editor_in_row).first
 
     def send(self, row: Locator) -> Locator: ...
 
@@ -86,6 +114,7 @@ class Interactive(Layout):
     generation = "interactive"
     comments_tail, replies_tail = x.V2_LIST, x.V2_REPLIES
     rows, row, author, text = x.OLD_TEXT, x.OLD_ROW, x.OLD_AUTHOR, x.OLD_TEXT
+    editor_in_row = x.OLD_EDITOR
 
     def items(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         return data["comments"]
@@ -126,9 +155,6 @@ class Interactive(Layout):
     def reply_control(self, row: Locator) -> Locator:
         return row.locator(x.OLD_OPERATIONS).first.get_by_text(x.TEXT_REPLY, exact=True)
 
-    def editor(self, row: Locator) -> Locator:
-        return row.locator(x.OLD_EDITOR).first
-
     def send(self, row: Locator) -> Locator:
         return row.locator(x.OLD_SEND).filter(has_text=x.TEXT_SEND).first
 
@@ -138,6 +164,7 @@ class WorkDetail(Layout):
     comments_tail, replies_tail = x.CREATOR_LIST, x.CREATOR_REPLIES
     rows = row = x.NEW_ROW
     author, text = x.NEW_AUTHOR, x.NEW_TEXT
+    editor_in_row = x.NEW_EDITOR
 
     def items(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         return data["comment_info_list"]
@@ -164,9 +191,6 @@ class WorkDetail(Layout):
 
     def reply_control(self, row: Locator) -> Locator:
         return row.locator(x.NEW_OPERATIONS).first.get_by_role("button", name=x.TEXT_REPLY, exact=True)
-
-    def editor(self, row: Locator) -> Locator:
-        return row.locator(x.NEW_EDITOR).first
 
     def send(self, row: Locator) -> Locator:
         return row.get_by_role("button", name=x.TEXT_SEND, exact=True).first
@@ -211,15 +235,34 @@ class CommentPage:
         return data
 
     async def row(self, c: dict[str, Any]) -> Locator:
-        """The one row showing this comment's author and text."""
+        """The row showing this comment's author and text. Several rows do when the list grew between two
+        of its pages (paged by offset, the comment pushed across a page end is on both): they are one
+        comment if the page's answers hold no other comment showing the same."""
         layout = self.layout
-        found: list[int] = await self.page.evaluate(
-            _ROWS_SHOWING, [layout.row, layout.author, layout.text, layout.author_of(c), (c.get("text") or "").strip()]
-        )
-        if len(found) != 1:
+        shows = (layout.author_of(c), _shown_text(c))
+        found: list[int] = await self.page.evaluate(_ROWS_SHOWING, [layout.row, layout.author, layout.text, *shows])
+        alike = {layout.id_of(i) for i in self._answered() if (layout.author_of(i), _shown_text(i)) == shows}
+        if not found or (len(found) > 1 and alike != {layout.id_of(c)}):
             what = "no row" if not found else f"{len(found)} rows"
             raise SendRefused(f"{what} on the page show comment {layout.id_of(c)}'s author and text", "not_found")
         return self.page.locator(layout.row).nth(found[0])
+
+    async def open_reply(self, c: dict[str, Any]) -> Locator:
+        """Clicks 回复 on the comment's row; the row holding the editor that opened, once that row is
+        checked to show the comment. Found by the editor, not by its place: rows above it can come."""
+        layout = self.layout
+        shows = [layout.author, layout.text, layout.author_of(c), _shown_text(c)]
+        for _ in range(REPLY_ATTEMPTS):
+            await layout.reply_control(await self.row(c)).click()
+            if await self.page.evaluate(_EDITOR_UNDER, [layout.row, layout.editor_in_row, *shows]):
+                # Rows nest (a thread's rows inside its comment's): the innermost one holding the editor.
+                return self.page.locator(layout.row).filter(has=self.page.locator(layout.editor_in_row)).last
+        raise SendRefused(f"回复 did not open under comment {layout.id_of(c)} in {REPLY_ATTEMPTS} clicks", "not_found")
+
+    def _answered(self) -> list[dict[str, Any]]:
+        """Every comment and reply the page's answers gave so far."""
+        tails = (self.layout.comments_tail, self.layout.replies_tail)
+        return [i for tail in tails for a in self.capture.of(tail) for i in self.layout.items(answers.ok(a))]
 
     async def open_thread(self, c: dict[str, Any]) -> list[dict[str, Any]]:
         """Clicks the thread's expand control; its replies once the page loaded them all."""
@@ -246,9 +289,13 @@ async def _crawl_work(run: CrawlRun, aweme_id: str, grown_by: int) -> None:
     opened: list[tuple[str, int]] = []
     async with CommentPage(run.page, run.site, layout, aweme_id) as comments:
         to_open: list[dict[str, Any]] = []
+        listed: set[str] = set()
         found = 0
         while (data := await comments.next_page()) is not None:
             for c in layout.items(data):
+                if layout.id_of(c) in listed:
+                    continue  # on the last page too: comments came since, pushing it onto this one
+                listed.add(layout.id_of(c))
                 found += _news_in(run, layout, c, to_open)
                 await run.observe(layout.observation(run, c, aweme_id, None, title))
             if found >= grown_by:
@@ -277,17 +324,17 @@ def find_in(layout: Layout, data: dict[str, Any], cid: str) -> dict[str, Any] | 
     return next((c for c in layout.items(data) if layout.id_of(c) == cid), None)
 
 
-async def find_comment(comments: CommentPage, cid: str, thread: str | None) -> tuple[dict[str, Any], Locator]:
-    """A comment (a reply, when `thread` names its top-level comment) and its row on the page."""
+async def find_comment(comments: CommentPage, cid: str, thread: str | None) -> dict[str, Any]:
+    """A comment (a reply, when `thread` names its top-level comment), once the page shows it."""
     wanted = thread or cid
     while (data := await comments.next_page()) is not None:
         top = find_in(comments.layout, data, wanted)
         if top is None:
             continue
         if thread is None:
-            return top, await comments.row(top)
+            return top
         reply = next((r for r in await comments.open_thread(top) if comments.layout.id_of(r) == cid), None)
         if reply is None:
             raise SendRefused(f"reply {cid} is not in thread {thread} any more", "not_found")
-        return reply, await comments.row(reply)
+        return reply
     raise SendRefused(f"comment {wanted} is not on work {comments.aweme_id}", "not_found")

@@ -28,15 +28,18 @@ from hiscrm.platforms.douyin.works import comment_generation
 
 CONFIRM_TIMEOUT_MS = 15_000
 
-# After 发送 the page either shows our message in its data or a toast. `known`: the server ids shown before.
+# After 发送 the page either shows our message in its data or a toast. Ours: from the account (the
+# from-me class; the peer may write the very same words at that moment), in this conversation, with our
+# text, and not among the server ids shown before (`known`).
 _DM_OUTCOME = (
     FIBER_PROPS
-    + """([panel, fromMe, toast, known, words, text]) => {
+    + """([panel, fromMe, toast, known, words, text, conversationId]) => {
   const root = document.querySelector(panel);
   const texts = (m) => { try { return JSON.parse(m.content).text; } catch (e) { return m.content; } };
   for (const n of root ? Array.from(root.children) : []) {
     const m = fiberProps(n, (p) => (p.message ? p.message : (p.serverId !== undefined ? p : null)));
-    if (m && n.closest(fromMe) && !known.includes(String(m.serverId)) && String(texts(m)).trim() === text) {
+    if (m && n.closest(fromMe) && String(m.conversationId) === conversationId &&
+        !known.includes(String(m.serverId)) && String(texts(m)).trim() === text) {
       return {id: m.serverId ? String(m.serverId) : null};
     }
   }
@@ -73,8 +76,7 @@ async def reply_to_comment(context: BrowserContext, st: Site, request: ReplySend
     thread = refs[1] if len(refs) > 1 and refs[1] else None
     layout = layout_of_comment(request.target_id)
     async with explained_page(context) as page, CommentPage(page, st, layout, aweme_id) as comments:
-        _, row = await find_comment(comments, request.target_id, thread)
-        await layout.reply_control(row).click()
+        row = await comments.open_reply(await find_comment(comments, request.target_id, thread))
         await type_like_a_person(layout.editor(row), request.content)
         async with page.expect_response(_is_reply_answer, timeout=CONFIRM_TIMEOUT_MS) as sent:
             await layout.send(row).click()
@@ -119,19 +121,19 @@ async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: 
     conversation_id = _conversation_of(request, known)
     async with explained_page(context) as page:
         me = await read_me(page, st)
+        # Attached until the chat is open: the peer of a conversation new to the page is in a later answer.
         with Capture(page, [x.IM_USERS]) as capture:
             peers, conversations = await open_chat(page, st, capture)
-        index = next((i for i, c in enumerate(conversations) if c and c["id"] == conversation_id), None)
-        if index is None:
-            raise SendRefused(f"no conversation {conversation_id} on this account", "not_found")
-        conversation = conversations[index]
-        assert conversation is not None
-        peer = peers.of(conversation, me)
-        if request.user_id and (peer is None or request.user_id not in (peer.user_id, peer.sec_uid)):
-            raise SendRefused(f"conversation {conversation_id} is not with {request.user_id}", "wrong_target")
-        row = page.locator(x.CONVERSATION_ROW).nth(index)
-        peer_name = (await row.locator(x.CONVERSATION_NAME).inner_text()).strip()
-        await open_conversation(page, conversation_id)
+            conversation = next((c for c in conversations if c and c["id"] == conversation_id), None)
+            if conversation is None:
+                raise SendRefused(f"no conversation {conversation_id} on this account", "not_found")
+            if request.user_id:
+                peer = await peers.resolve(conversation, me, capture)
+                if request.user_id not in (peer.user_id, peer.sec_uid):
+                    raise SendRefused(f"conversation {conversation_id} is not with {request.user_id}", "wrong_target")
+        # The conversation's row is found by its id when clicked, and its name read with it: the rows
+        # move while the page gets messages.
+        peer_name = await open_conversation(page, conversation_id)
         header = page.locator(x.CHAT_PEER_NAME)
         if (await header.inner_text()).strip() != peer_name:
             raise SendRefused(f"the open chat is not the one with {peer_name}", "wrong_target")
@@ -147,6 +149,7 @@ async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: 
                 before,
                 [*x.REFUSAL_WORDS, x.RATE_LIMIT_TEXT],
                 request.content.strip(),
+                conversation_id,
             ],
             timeout=CONFIRM_TIMEOUT_MS,
         )
