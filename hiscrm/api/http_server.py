@@ -561,7 +561,7 @@ class _Server:
                 )
                 for task in late:
                     task.cancel()
-                await asyncio.wait(late)
+                await asyncio.wait(late, timeout=grace_s)  # one that ignores its cancellation is left behind
         for conn in list(self.connections):
             conn.transport.close()
 
