@@ -20,7 +20,8 @@ Two ways to a kept answer, with the same checks:
   it must see the account, the account must exist, and the version and generation must be the kept ones.
   Otherwise the request goes the whole way, which then answers with the right error or a fresh page.
 
-Only successful answers are kept; an error is made again every time. Nothing is kept with `size=0`.
+Only successful answers are kept; an error is made again every time. The pages kept weigh at most
+`size` bytes (with an allowance per page for its key and bookkeeping); nothing is kept with `size=0`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
     from hiscrm.projector.live import LiveModels
     from hiscrm.projector.model import Tx
 
-SIZE = 4096
+SIZE = 64 << 20
+# What keeping a page costs beside its bytes: its key, the Kept, a dict and a deque slot (about).
+PER_PAGE = 512
 
 VersionOf = Callable[["Tx"], int]
 
@@ -73,7 +76,7 @@ def scope_of(token: Token | None) -> tuple[str, ...] | None:
 
 class PageCache:
     def __init__(self, size: int = SIZE) -> None:
-        self._pages: Bounded[Hashable, Kept] = Bounded(size)
+        self._pages: Bounded[Hashable, Kept] = Bounded(size, lambda kept: len(kept.body) + PER_PAGE)
         self.hits = 0
         self.misses = 0
 
