@@ -22,6 +22,7 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import uvicorn
@@ -85,7 +86,13 @@ class _Exchange:
     )  # fmt: skip
 
     def __init__(
-        self, conn: _Connection, scope: dict, keep_alive: bool, expect_continue: bool, http10: bool, head_only: bool
+        self,
+        conn: _Connection,
+        scope: dict[str, Any],
+        keep_alive: bool,
+        expect_continue: bool,
+        http10: bool,
+        head_only: bool,
     ) -> None:
         self.conn = conn
         self.scope = scope
