@@ -274,6 +274,17 @@ def _write(path: Path, tokens: list[Token]) -> None:
     write_private(path, msgspec.json.format(msgspec.json.encode(TokenFile(tokens))))
 
 
+# Where the app leaves the token it has authenticated for a request (ASGI allows extension keys in
+# the scope), so that the route does not authenticate it a second time.
+TOKEN_IN_SCOPE = "hiscrm.token"
+
+
+def authenticated(scope: Scope, tokens: Tokens) -> Token:
+    """The request's token: the one already authenticated for it, else the one its header names."""
+    found: Token | None = scope.get(TOKEN_IN_SCOPE)
+    return found if found is not None else tokens.authenticate(authorization(scope))
+
+
 def authorization(scope: Scope) -> str | None:
     """The Authorization header, read from the ASGI scope without building Starlette's Headers."""
     for name, value in scope["headers"]:

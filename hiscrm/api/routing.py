@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from hiscrm.api.auth import Token, Tokens, authorization, require
+from hiscrm.api.auth import Token, Tokens, authenticated, require
 from hiscrm.api.bounded import Bounded
 from hiscrm.api.envelopes import Family, failure, success
 from hiscrm.api.errors import ApiError
@@ -172,7 +172,7 @@ def starlette_route(endpoint: Endpoint) -> Route:
             token = None
             if endpoint.roles is not None:
                 tokens: Tokens = request.app.state.tokens
-                token = tokens.authenticate(authorization(request.scope))
+                token = authenticated(request.scope, tokens)
                 require(token, endpoint.roles)
             query = decode_query(request, endpoint.query) if endpoint.query else None
             body = await decode_body(request, endpoint.body) if endpoint.body else None

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
-from hiscrm.api.auth import Token, Tokens, authorization
+from hiscrm.api.auth import TOKEN_IN_SCOPE, Token, Tokens, authorization
 from hiscrm.api.bounded import Bounded
 from hiscrm.api.envelopes import ReadyResponse, success
 from hiscrm.api.errors import ApiError
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hiscrm.projector.model import Tx
 
 SIZE = 64 << 20
+PREFIX = "/api/im/"  # every page kept is one of the IM API's
 # What keeping a page costs beside its bytes: its key, the Kept, a dict and a deque slot (about).
 PER_PAGE = 512
 
@@ -106,12 +107,14 @@ class PageCache:
 
     def ahead(self, scope: Scope, tokens: Tokens, models: LiveModels) -> Kept | None:
         """The kept answer to this GET if it is still the answer, checked as its route checks; None sends
-        the request the whole way."""
+        the request the whole way (with its token, once authenticated here, in the scope)."""
+        if not scope["path"].startswith(PREFIX):
+            return None
         header = authorization(scope)
         if header is None:
             return None
         try:
-            token = tokens.authenticate(header)
+            token = scope[TOKEN_IN_SCOPE] = tokens.authenticate(header)
         except ApiError:
             return None
         found = self._pages.get(ahead_key(scope, token))
