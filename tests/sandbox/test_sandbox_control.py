@@ -10,12 +10,16 @@ import time
 from pathlib import Path
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.auth import CSRF_HEADER as CSRF
 from hiscrm.sandbox.control import host_refusal
+from hiscrm.sandbox.seed import demo_world
 from hiscrm.sandbox.state import World
+from hiscrm.sandbox.stir import Stir, Stirrer
 from hiscrm.sandbox.traffic import Traffic
 from hiscrm.store.broker import free_port
 from tests.sandbox.sandbox_helpers import KITCHEN, RIDER, pb_fields, serving
@@ -308,3 +312,24 @@ async def test_stirs_move_the_inbox_when_the_accounts_page_asks(client: httpx.As
         refused = await client.post(stirs, json=bad)
         assert refused.status_code == 400 and why in refused.json()["error"], (bad, refused.text)
     assert (await client.post("/__sandbox/accounts/nobody/stirs", json={"on": "/x", "move": "lift"})).status_code == 404
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    paths=st.lists(st.sampled_from(["/aweme/v1/creator/im/user_detail/", "/v1/message/send", "/ws/v2"]), max_size=12),
+    times=st.one_of(st.none(), st.integers(1, 4)),
+    count=st.integers(1, 3),
+)
+def test_a_stir_fires_on_at_most_times_requests_of_its_path(paths: list[str], times: int | None, count: int) -> None:
+    world = demo_world()
+    stirrer = Stirrer(world, random.Random(0))
+    stirrer.add(KITCHEN, Stir(on="/creator/im/user_detail", move="newcomer", count=count, times=times))
+    conversations = len(world.conversations_of[KITCHEN])
+    for path in paths:
+        stirrer.fire(KITCHEN, path)
+        stirrer.fire(RIDER, path)  # another account's requests never set it off
+    matching = paths.count("/aweme/v1/creator/im/user_detail/")
+    fired = matching if times is None else min(matching, times)
+    [stirring] = stirrer.stirs[KITCHEN]
+    assert (stirring.fired, stirring.moved) == (fired, fired * count)
+    assert len(world.conversations_of[KITCHEN]) == conversations + fired * count
