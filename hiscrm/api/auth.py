@@ -4,10 +4,11 @@ Roles: `admin` may use everything; `im` may use the IM API and the live feed. An
 limited to some accounts (`accounts`), which the IM routes, search and the feed honour.
 
 `hiscrm tokens add|list|revoke` and `/api/v1/tokens` change the file (atomically, 0600, under a
-lock), and a running API reads it again when it changed: before each request it compares the file's
-inode, size and mtime with what it last read (one stat), so a token added or revoked elsewhere — by
-the CLI, or by another API process sharing the data dir — counts from the next request. Open live
-feeds of a revoked token are told through `revocation(token)`, polled once a second while any is open.
+lock), and a running API reads it again when it changed: before each request it looks at the file it
+last read, kept open (one fstat: replaced, or its size or mtime changed), so a token added or revoked
+elsewhere — by the CLI, or by another API process sharing the data dir — counts from the next request.
+Open live feeds of a revoked token are told through `revocation(token)`, polled once a second while
+any is open.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class Tokens:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stat_path = str(path)  # os.stat of a str skips Path's conversion, on every request
+        self._fd: int | None = None  # the file as last read, kept open (see refresh)
         self._stamp: tuple[int, int, int] | None = None
         self._by_hash: dict[str, Token] = {}
         self._by_id: dict[str, Token] = {}
@@ -146,29 +147,52 @@ class Tokens:
     # ---------------------------------------------------------------- reading
 
     def refresh(self) -> None:
-        """Read the file again if it changed since the last read; tell feeds of tokens that are gone."""
-        try:
-            st = os.stat(self._stat_path)
-        except FileNotFoundError:
-            raise HiscrmError(f"{self.path} is missing; `hiscrm up` or `hiscrm api` creates it") from None
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if stamp == self._stamp:
-            return
-        tokens, legacy = _read(self.path)
+        """Read the file again if it changed since the last read; tell feeds of tokens that are gone.
+
+        Asked before every request, so it looks at the file as last read, through a descriptor kept
+        open: one fstat, without the path lookup a stat by name pays (about half its time here). A
+        rewrite replaces the file, which leaves the one read with no link; an edit in place changes its
+        size or mtime: either is seen by the next request.
+        """
+        if self._fd is not None:
+            st = os.fstat(self._fd)
+            if st.st_nlink and (st.st_nlink, st.st_size, st.st_mtime_ns) == self._stamp:
+                return
+        tokens, legacy = self._reopen()
         if legacy:
             # Secrets in clear from before hashing: keep only their hashes from now on.
             with _locked(self.path):
-                tokens = _read(self.path)[0]
-                _write(self.path, tokens)
-            st = os.stat(self.path)
-            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+                _write(self.path, _read(self.path)[0])
+            tokens = self._reopen()[0]
         self._by_hash = {t.hash: t for t in tokens}
         self._by_id = {t.id: t for t in tokens}
-        self._stamp = stamp
         for token_id, events in self._watchers.items():
             if token_id not in self._by_id:
                 for event in events:
                     event.set()
+
+    def _reopen(self) -> tuple[list[Token], bool]:
+        """Open the file anew and read it through that descriptor: what is read is what is watched."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise HiscrmError(f"{self.path} is missing; `hiscrm up` or `hiscrm api` creates it") from None
+        try:
+            # Stamped before reading: an edit in place while reading leaves a stamp that no longer matches.
+            st = os.fstat(fd)
+            with open(fd, "rb", closefd=False) as f:
+                read = _parse(f.read(), self.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._stamp = fd, (st.st_nlink, st.st_size, st.st_mtime_ns)
+        return read
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
 
     def list(self) -> list[Token]:
         self.refresh()
@@ -256,9 +280,13 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _read(path: Path) -> tuple[list[Token], bool]:
+    return _parse(path.read_bytes(), path)
+
+
+def _parse(data: bytes, path: Path) -> tuple[list[Token], bool]:
     """The tokens, and whether the file still holds secrets in clear."""
     try:
-        raw = msgspec.json.decode(path.read_bytes())
+        raw = msgspec.json.decode(data)
         taken: set[str] = set()
         entries = [_migrate(dict(t), taken) for t in raw["tokens"]]
         tokens = msgspec.convert(entries, list[Token])

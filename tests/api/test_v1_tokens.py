@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hiscrm.api.auth import Tokens
+from hiscrm.api.errors import ApiError
 from hiscrm.api.services import Services
 from hiscrm.facts import catalogue as c
 from tests.api.api_client import Api
@@ -59,6 +61,26 @@ def test_secrets_in_clear_from_before_are_hashed_on_first_read(tmp_path: Path) -
     tokens = Tokens(path)
     assert tokens.authenticate("Bearer old-secret").role == "admin"
     assert "old-secret" not in path.read_text()
+
+
+def test_a_change_to_the_file_counts_from_the_next_authentication(tmp_path: Path) -> None:
+    api = Tokens.load_or_create(tmp_path)
+    cli = Tokens(tmp_path / "tokens.json")
+    issued = cli.add("im")  # the file replaced
+    assert api.authenticate(f"Bearer {issued.secret}").id == issued.token.id
+    cli.revoke(issued.token.id)
+    with pytest.raises(ApiError, match="revoked"):
+        api.authenticate(f"Bearer {issued.secret}")
+    # Edited in place, as by hand: the same file, shorter (an mtime alone may not move within a clock tick).
+    again = cli.add("im")
+    api.authenticate(f"Bearer {again.secret}")
+    with open(tmp_path / "tokens.json", "r+b") as f:
+        text = f.read().replace(again.token.hash.encode(), b"0")
+        f.seek(0)
+        f.write(text)
+        f.truncate()
+    with pytest.raises(ApiError, match="revoked"):
+        api.authenticate(f"Bearer {again.secret}")
 
 
 async def test_api_adds_lists_and_revokes_and_sees_the_cli_on_the_next_request(api: Api, tmp_path: Path) -> None:
