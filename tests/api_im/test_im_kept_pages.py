@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
+
 from hiscrm.api.auth import Tokens
 from hiscrm.api.im.page_cache import PageCache
 from hiscrm.projector.rebuild import rebuild
@@ -88,3 +91,19 @@ async def test_kept_pages_are_read_again_from_a_generation_a_rebuild_swaps_in(ap
     assert pages.misses == misses + 1, "the kept page was answered from the generation swapped out"
     hits = pages.hits
     assert await im(api, "GET", PAGE) == first and pages.hits == hits + 1
+
+
+class _Broken(PageCache):
+    def ahead(self, *args: object) -> None:
+        raise RuntimeError("a bug in answering kept pages")
+
+
+async def test_a_failure_before_routing_answers_the_envelope_and_reaches_the_log(api: Api) -> None:
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    app.pages = _Broken()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hiscrm.test") as client:
+        r = await client.get(PAGE, headers={"Authorization": f"Bearer {api.im}"})
+    assert error_message(r, 500) == "internal error; the server log has the details"
+    with pytest.raises(RuntimeError, match="a bug in answering kept pages"):
+        await api.call("GET", PAGE, token="im")  # the test client lets the app's exception through
