@@ -200,11 +200,12 @@ class _Exchange:
 
     def _start(self, message: Message) -> None:
         status = message["status"]
-        head = [_status_line(status)]
-        lines = 2  # the status line and the blank line ending the head
+        head = [_STATUS_LINES.get(status) or _status_line(status)]
         length = -1
         for name, value in message.get("headers", ()):
-            if name in _FRAMING:
+            if name == b"content-length":
+                length = int(value)
+            elif name in _FRAMING:
                 lower = name.lower()
                 if lower == b"content-length":
                     length = int(value)
@@ -216,7 +217,6 @@ class _Exchange:
                 else:
                     continue  # transfer-encoding: the framing is the server's (chunked when there is no length)
             head.append(name + b": " + value + b"\r\n")
-            lines += 1
         self.bodyless = self.head_only or status < 200 or status in (204, 304)
         if length >= 0:
             self.remaining = length
@@ -227,7 +227,6 @@ class _Exchange:
         else:
             self.chunked = True
             head.append(b"transfer-encoding: chunked\r\n")
-            lines += 1
         if self.expect_continue and not self.complete:
             # Answered without asking for the body: the client may send it or not, so nothing after it can be read.
             self.keep_alive = False
@@ -236,13 +235,12 @@ class _Exchange:
             self.keep_alive = False
         if not self.keep_alive:
             head.append(b"connection: close\r\n")
-            lines += 1
         elif self.http10:
             head.append(b"connection: keep-alive\r\n")
-            lines += 1
         head.append(b"\r\n")
         joined = b"".join(head)
-        if joined.count(b"\n") != lines or joined.count(b"\r") != lines:
+        # One line per item joined, or a name or value carried a line break into the head (response splitting).
+        if joined.count(b"\n") != len(head) or joined.count(b"\r") != len(head):
             raise RuntimeError("a response header name or value holds CR or LF")
         self.started = True
         if self.chunked:
