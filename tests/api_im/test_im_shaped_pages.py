@@ -120,6 +120,20 @@ async def _walk_both(api: Api, slow: httpx.AsyncClient, path: str, token: str) -
         [c.AccountCreated(account_id="a1", platform="douyin", account_name="again")],
     ]
 )
+# An account deleted while another's inbox moved last: a page of every account must still drop its items.
+@example(
+    batches=[
+        [
+            c.CommentObserved(
+                account_id="a1", comment_id="c1", content_id="v0", text="hi", author=FAN, create_time_ms=T0
+            ),
+            c.CommentObserved(
+                account_id="a2", comment_id="c2", content_id="v0", text="hi", author=FAN, create_time_ms=T0
+            ),
+        ],
+        [c.AccountDeleted(account_id="a1")],
+    ]
+)
 @given(batches=st.lists(st.lists(facts, min_size=1, max_size=15), min_size=1, max_size=3))
 async def test_pages_from_kept_item_json_equal_pages_shaped_on_read(
     api: Api, slow: httpx.AsyncClient, limited: str, batches: list[list[Fact]]

@@ -28,7 +28,7 @@ from hiscrm.api.im.common import (
     shown,
     visible_account,
 )
-from hiscrm.api.im.page_cache import account_page
+from hiscrm.api.im.page_cache import account_page, accounts_scope_page
 from hiscrm.api.im.queries import bad_cursor, under, walk
 from hiscrm.api.im.shaped import ShapedItems, Stored
 from hiscrm.api.im.shapes import Notification
@@ -83,16 +83,18 @@ def _newest_first(tx: Tx, shaped: ShapedItems, account_id: str, after_seq: int) 
     query=NotificationQuery,
     response=NotificationList,
 )
-async def list_notifications(call: Call) -> NotificationList | ReadyResponse:
+async def list_notifications(call: Call) -> ReadyResponse:
     q: NotificationQuery = call.query
     with call.services.models.read() as tx:
         account_ids = account_scope(call, tx, q.account_id)
-        if q.account_id is None:
+
+        def build() -> NotificationList:
             return _notifications(call, tx, q, account_ids)
-        # One account's notifications change with its inbox, its own and its login facts.
-        return account_page(
-            call, tx, account_ids[0], lambda: _notifications(call, tx, q, account_ids), inbox_versions.account_version
-        )
+
+        # An account's notifications change with its inbox, its own and its login facts.
+        if q.account_id is None:
+            return accounts_scope_page(call, tx, account_ids, build, inbox_versions.account_version)
+        return account_page(call, tx, account_ids[0], build, inbox_versions.account_version)
 
 
 def _notifications(call: Call, tx: Tx, q: NotificationQuery, account_ids: list[str]) -> NotificationList:

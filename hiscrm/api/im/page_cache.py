@@ -161,6 +161,26 @@ def account_page(
     )
 
 
+def accounts_scope_page(
+    call: Call,
+    tx: Tx,
+    account_ids: list[str],
+    build: Callable[[], Any],
+    version_of: Callable[[Tx, str], int] = inbox_versions.version,
+) -> ReadyResponse:
+    """A page over every account the caller sees (`account_ids`, each checked shown): kept while none of
+    their versions moves. Versions are stream sequences, so their largest moves whenever any does; an
+    account created, deleted or out of scope changes `account_ids`, which is part of the key."""
+    cache: PageCache = call.request.app.state.page_cache
+    return cache.page(
+        call,
+        tx,
+        (*ahead_key(call.request.scope, call.token), tuple(account_ids)),
+        lambda t: max((version_of(t, a) for a in account_ids), default=0),
+        build,
+    )
+
+
 def accounts_page(call: Call, tx: Tx, build: Callable[[], Any]) -> ReadyResponse:
     """A page of the accounts list: it depends on the accounts model and the caller's scope only."""
     cache: PageCache = call.request.app.state.page_cache

@@ -14,15 +14,15 @@ import msgspec
 
 from hiscrm.api.envelopes import ImPage, ReadyResponse
 from hiscrm.api.errors import bad_request
-from hiscrm.api.im.common import Count, Cursor, Id, im_router, sees, visible_account_id
-from hiscrm.api.im.page_cache import PageCache, account_page
+from hiscrm.api.im.common import Count, Cursor, Id, account_scope, im_router, visible_account_id
+from hiscrm.api.im.page_cache import account_page, accounts_scope_page
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, unified_comment, unified_message
 from hiscrm.api.im.unified import business_types
 from hiscrm.api.routing import Call
 from hiscrm.projector.model import Tx
-from projections import accounts, comments, conversations, inbox_versions, search
+from projections import comments, conversations, search
 from projections.comments import CommentRow
 from projections.conversations import MessageRow
 
@@ -80,20 +80,10 @@ async def find(call: Call) -> ReadyResponse:
         if q.account_id is not None:
             account_id = visible_account_id(call, tx, q.account_id)
             return account_page(call, tx, account_id, lambda: _parsed(call, tx, q, [account_id]))
-        # The live accounts' ids in creation order, without decoding their rows.
-        account_ids = [a for _, a in tx.scan(accounts.ORDER, b"", str) if sees(call, a)]
-        # A page is a function of these accounts' inbox facts (docs/architecture.md, the page cache), and
-        # versions are stream sequences, so the largest moves whenever any of them does. Beside the
-        # accounts, the query string decides the page (q, types, is_read, cursor, count): a kept page is
-        # found before q is parsed, and a query that fails is never kept.
-        cache: PageCache = call.request.app.state.page_cache
-        return cache.page(
-            call,
-            tx,
-            ("search", tuple(account_ids), call.request.scope["query_string"]),
-            lambda t: max((inbox_versions.version(t, a) for a in account_ids), default=0),
-            lambda: _parsed(call, tx, q, account_ids),
-        )
+        # A page is a function of these accounts' inbox facts and the query string (q, types, is_read,
+        # cursor, count): a kept page is found before q is parsed, and a query that fails is never kept.
+        account_ids = account_scope(call, tx, None)
+        return accounts_scope_page(call, tx, account_ids, lambda: _parsed(call, tx, q, account_ids))
 
 
 def _parsed(call: Call, tx: Tx, q: SearchQuery, account_ids: list[str]) -> ImPage:

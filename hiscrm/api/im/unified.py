@@ -17,6 +17,7 @@ from hiscrm.api.im.common import (
     Id,
     Paged,
     Shown,
+    account_scope,
     im_router,
     item_id,
     owner,
@@ -26,7 +27,7 @@ from hiscrm.api.im.common import (
     visible_account_id,
     visible_accounts,
 )
-from hiscrm.api.im.page_cache import account_page
+from hiscrm.api.im.page_cache import account_page, accounts_scope_page
 from hiscrm.api.im.queries import bad_cursor, work_title
 from hiscrm.api.im.shaped import ShapedItems
 from hiscrm.api.im.shapes import UnifiedItem, User, unified_comment, unified_message
@@ -189,11 +190,11 @@ def _page(call: Call, tx: Tx, q: UnifiedQuery, account_id: str | None) -> ImPage
     response=MessagesData,
     cursor_beside=True,
 )
-async def inbox(call: Call) -> ImPage | ReadyResponse:
+async def inbox(call: Call) -> ReadyResponse:
     q: UnifiedQuery = call.query
     with call.services.models.read() as tx:
         if q.account_id is None:
-            return _page(call, tx, q, None)
+            return accounts_scope_page(call, tx, account_scope(call, tx, None), lambda: _page(call, tx, q, None))
         account_id = visible_account_id(call, tx, q.account_id)
         return account_page(call, tx, account_id, lambda: _page(call, tx, q, account_id))
 
