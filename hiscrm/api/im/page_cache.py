@@ -8,6 +8,7 @@ facts; the accounts list with any fact the accounts model applies (projections/i
 a version of each: the stream sequence of the last such fact). So a page depends only on the request's
 path and query, the caller's scope (the accounts a limited token sees), the generation of the models
 and that version: its answer, envelope and all, is kept with them and served again while they hold.
+A page of every account the caller sees depends on those accounts and the largest of their versions.
 
 Two ways to a kept answer, with the same checks:
 
