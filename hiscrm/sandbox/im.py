@@ -108,12 +108,17 @@ def _member_conversation(who: Caller, conversation_id: str) -> Conversation:
 
 @api
 async def user_detail(request: Request, who: Caller) -> Response:
-    """The peers of the account's conversations, newest conversation first; no conversation ids."""
+    """The peers of the account's conversations, newest conversation first; no conversation ids.
+    `user_ids` (comma-separated uids, the sandbox's own parameter) keeps those only: the page asks
+    for the peers of the rows it renders, as the real one does."""
     uid = who.account.uid
+    asked = request.query_params.get("user_ids")
+    wanted = None if asked is None else set(filter(None, asked.split(",")))
     users = []
     for conv in who.world.conversations_newest_first(uid):
         peer = who.world.users[conv.peer_of(uid)]
-        users.append({"user_id": peer.uid, "user": shapes.im_user(peer, who.base)})
+        if wanted is None or peer.uid in wanted:
+            users.append({"user_id": peer.uid, "user": shapes.im_user(peer, who.base)})
     return json({"status_code": 0, "status_msg": "", "user_list": users})
 
 

@@ -70,6 +70,16 @@ async def test_conversation_list_and_history(client: httpx.AsyncClient, login, w
     assert stranger["status_code"] != 0
 
 
+async def test_user_detail_names_the_peers_asked_for(client: httpx.AsyncClient, login) -> None:
+    """The page asks for the peers of the rows it renders: `user_ids` keeps those, in list order."""
+    await login(KITCHEN)
+    every = [e["user_id"] for e in (await client.get(USER_DETAIL)).json()["user_list"]]
+    asked = [every[3], every[1], "1"]  # out of order, and one who is no peer
+    some = (await client.get(USER_DETAIL, params={"user_ids": ",".join(asked)})).json()
+    assert [e["user_id"] for e in some["user_list"]] == [every[1], every[3]]
+    assert (await client.get(USER_DETAIL, params={"user_ids": ""})).json()["user_list"] == []
+
+
 async def test_inbound_message_opens_a_conversation(client: httpx.AsyncClient, login) -> None:
     await login(RIDER)
     added = await client.post(

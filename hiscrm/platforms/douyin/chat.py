@@ -3,6 +3,10 @@ user_detail answer, conversations and messages from the page's own data (the fib
 rows), never from ids in the DOM, which has none. History arrives as protobuf (or JSON), and the
 adapter does not read it: whatever the wire format, the page's data has the same shape.
 
+The list is a virtualised grid: only a window of rows is in the DOM, and user_detail is asked for the
+rows rendered. A pass scrolls the grid from its top to its end marker, reading each window's rows and
+every user_detail answer; opening a conversation scrolls until its row renders.
+
 A conversation is opened only when its last message differs from the last pass's; older history is
 loaded (by scrolling the panel up, as a person does) only while its oldest message is unknown.
 """
@@ -27,6 +31,9 @@ MAX_HISTORY_PAGES = 20
 
 # Attempts at opening a conversation: a row clicked can have moved between finding and clicking it.
 OPEN_ATTEMPTS = 3
+# Scrolls of the conversation grid for one walk of it (a pass, or finding one row): each moves by the
+# rows rendered, so this is far beyond any inbox a person works through.
+MAX_LIST_STEPS = 200
 
 # `conversationOf(row)`: the conversation a row's fiber props carry, or null.
 _CONVERSATION_OF = (
@@ -34,26 +41,47 @@ _CONVERSATION_OF = (
     + """
 const isConversation = (o) => o && typeof o === 'object' && o.id && o.firstPageParticipant;
 const conversationOf = (r) => fiberProps(r, (p) => Object.values(p).find(isConversation));
+const shapeOf = (c) => c && {
+  id: String(c.id),
+  shortId: c.shortId ? String(c.shortId) : null,
+  participants: (c.firstPageParticipant.participants || []).map((p) => ({
+    uid: p.uid ? String(p.uid) : null, sec_uid: p.sec_uid || null})),
+  last: c.lastMessage && c.lastMessage.serverId ? String(c.lastMessage.serverId) : '',
+};
 """
 )
 
 # Per conversation row, in row order: the conversation its fiber props carry.
 READ_CONVERSATIONS = (
-    _CONVERSATION_OF
-    + """(row) => {
-  return Array.from(document.querySelectorAll(row)).map((r) => {
-    const c = conversationOf(r);
-    if (!c) return null;
-    return {
-      id: String(c.id),
-      shortId: c.shortId ? String(c.shortId) : null,
-      participants: (c.firstPageParticipant.participants || []).map((p) => ({
-        uid: p.uid ? String(p.uid) : null, sec_uid: p.sec_uid || null})),
-      last: c.lastMessage && c.lastMessage.serverId ? String(c.lastMessage.serverId) : '',
-    };
-  });
-}"""
+    _CONVERSATION_OF + """(row) => Array.from(document.querySelectorAll(row)).map((r) => shapeOf(conversationOf(r)))"""
 )
+
+# Scrolls the grid so that the rendered row `index` (the last one when null; the list's top when -1)
+# comes to its top, then waits a frame for the page's scroll handler; says whether it moved.
+_SCROLL_GRID = """async ([scroller, row, index]) => {
+  const s = document.querySelector(scroller);
+  if (!s) return false;
+  const rows = s.querySelectorAll(row);
+  const target = index === null ? rows[rows.length - 1] : rows[index];
+  const before = s.scrollTop;
+  if (index === -1) s.scrollTop = 0;
+  else if (target) s.scrollTop = before + target.getBoundingClientRect().top - s.getBoundingClientRect().top;
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return Math.abs(s.scrollTop - before) >= 1;
+}"""
+
+# Once the rendered rows cover the grid's view (or it shows the end marker, or no row): the page
+# renders a scrolled-to window after its user_detail answer, and until then shows the old rows.
+_RENDERED = """([scroller, row, noMore]) => {
+  const s = document.querySelector(scroller);
+  if (!s) return false;
+  const rows = Array.from(s.querySelectorAll(row)).map((r) => r.getBoundingClientRect());
+  if (!rows.length) return true;
+  const view = s.getBoundingClientRect();
+  const top = Math.min(...rows.map((r) => r.top));
+  const bottom = Math.max(...rows.map((r) => r.bottom));
+  return top <= view.top + 1 && (bottom >= view.bottom - 1 || !!s.querySelector(noMore));
+}"""
 
 # The open conversation's messages, oldest first: fiber props of the panel's rows; own messages are
 # the rows with the from-me class on themselves or an ancestor.
@@ -79,14 +107,20 @@ READ_MESSAGES = (
 # index) read a moment earlier may be another conversation's.
 _ROW_OF = (
     _CONVERSATION_OF
-    + """([row, name, conversationId]) => {
+    + """([row, name, conversationId, scroller]) => {
   const rows = Array.from(document.querySelectorAll(row));
   const index = rows.findIndex((r) => {
     const c = conversationOf(r);
     return !!c && String(c.id) === conversationId;
   });
-  const shown = index < 0 ? null : rows[index].querySelector(name);
-  return {index, name: shown ? shown.textContent.trim() : ''};
+  if (index < 0) return {index};
+  const shown = rows[index].querySelector(name);
+  const box = rows[index].getBoundingClientRect();
+  const view = (rows[index].closest(scroller) || document.body).getBoundingClientRect();
+  return {
+    index, name: shown ? shown.textContent.trim() : '', conversation: shapeOf(conversationOf(rows[index])),
+    visible: box.top >= view.top - 1 && box.bottom <= view.bottom + 1,
+  };
 }"""
 )
 
@@ -167,17 +201,45 @@ async def open_chat(page: Page, run_site: site.Site, capture: Capture) -> tuple[
     return peers, conversations
 
 
+async def scroll_grid(page: Page, index: int | None) -> bool:
+    """Brings the rendered row `index` (the last when None, the list's top when -1) to the top of the
+    grid and waits for the rows to render; False when the grid did not move."""
+    moved: bool = await page.evaluate(_SCROLL_GRID, [x.CONVERSATION_SCROLLER, x.CONVERSATION_ROW, index])
+    await page.wait_for_function(_RENDERED, arg=[x.CONVERSATION_SCROLLER, x.CONVERSATION_ROW, x.NO_MORE])
+    return moved
+
+
+async def at_list_end(page: Page) -> bool:
+    return await page.locator(x.CONVERSATION_SCROLLER).locator(x.NO_MORE).count() > 0
+
+
+async def list_conversations(page: Page) -> list[dict[str, Any]]:
+    """Every conversation of the list, top to bottom: the grid walked from its top, window by window,
+    until its end marker renders or a scroll brings no new row."""
+    await scroll_grid(page, -1)
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(MAX_LIST_STEPS):
+        fresh = 0
+        for c in await page.evaluate(READ_CONVERSATIONS, x.CONVERSATION_ROW):
+            if c is None:
+                raise answers.missing("a conversation row", "its conversation in the page data")
+            if c["id"] not in seen:
+                seen[c["id"]] = c
+                fresh += 1
+        if not fresh or await at_list_end(page) or not await scroll_grid(page, None):
+            return list(seen.values())
+    raise PlatformError(f"the conversation list did not end within {MAX_LIST_STEPS} scrolls ({len(seen)} rows read)")
+
+
 async def crawl_chat(run: CrawlRun) -> None:
     if run.me is None:
         raise PlatformError("the account's own profile must be read before its messages")
     page = run.page
-    # Attached for the whole step: a conversation new to the page while it is open has its peer in a
-    # later user_detail answer (the page asks again for the reloaded list).
+    # Attached for the whole step: every window scrolled to has its peers in its own user_detail
+    # answer, and a conversation new to the page has its peer in a later one.
     with Capture(page, [x.IM_USERS]) as capture:
-        peers, conversations = await open_chat(page, run.site, capture)
-        for c in conversations:
-            if c is None:
-                raise answers.missing("a conversation row", "its conversation in the page data")
+        peers, _ = await open_chat(page, run.site, capture)
+        for c in await list_conversations(page):
             peer = await peers.resolve(c, run.me, capture)
             await run.observe(parse.conversation(run.account_id, c["id"], c["shortId"], peer, run.now_ms()))
             last = c["last"]
@@ -186,12 +248,31 @@ async def crawl_chat(run: CrawlRun) -> None:
                 run.cursor[LAST_MESSAGE + c["id"]] = last
 
 
+async def find_row(page: Page, conversation_id: str) -> dict[str, Any] | None:
+    """The row carrying the conversation, in view: `{index, name, conversation}`; the grid scrolled on
+    from where it is to the end, then from the top. None once the whole list was walked without it."""
+    wrapped = False
+    for _ in range(MAX_LIST_STEPS):
+        row = await page.evaluate(
+            _ROW_OF, [x.CONVERSATION_ROW, x.CONVERSATION_NAME, conversation_id, x.CONVERSATION_SCROLLER]
+        )
+        if row["index"] >= 0:
+            if row["visible"]:
+                return row
+            await scroll_grid(page, row["index"])
+        elif await at_list_end(page) or not await scroll_grid(page, None):
+            if wrapped or not await scroll_grid(page, -1):
+                return None
+            wrapped = True
+    raise PlatformError(f"no row for conversation {conversation_id} within {MAX_LIST_STEPS} scrolls of the list")
+
+
 async def open_conversation(page: Page, conversation_id: str, message_id: str = "") -> str:
-    """Clicks the row carrying the conversation; returns, once the panel shows its messages (and
-    `message_id`), the name that row showed."""
+    """Clicks the row carrying the conversation (scrolled to); returns, once the panel shows its
+    messages (and `message_id`), the name that row showed."""
     for _ in range(OPEN_ATTEMPTS):
-        row = await page.evaluate(_ROW_OF, [x.CONVERSATION_ROW, x.CONVERSATION_NAME, conversation_id])
-        if row["index"] < 0:
+        row = await find_row(page, conversation_id)
+        if row is None:
             raise answers.missing("the conversation list", f"a row for conversation {conversation_id}")
         await page.locator(x.CONVERSATION_ROW).nth(row["index"]).click()
         opened = await page.wait_for_function(_OPENED, arg=[x.MESSAGE_PANEL, conversation_id, message_id])

@@ -172,7 +172,11 @@ class Doctor:
         with Capture(self.page, [x.IM_USERS, x.IM_HISTORY]) as capture:
             peers, conversations = await open_chat(self.page, self.site, capture)
             self.fields("chat.user_detail", answers.ok(capture.of(x.IM_USERS)[0]))
-            for name, selector in (("chat.grid", x.CONVERSATION_GRID), ("chat.row", x.CONVERSATION_ROW)):
+            for name, selector in (
+                ("chat.grid", x.CONVERSATION_GRID),
+                ("chat.scroller", x.CONVERSATION_SCROLLER),
+                ("chat.row", x.CONVERSATION_ROW),
+            ):
                 await self.found(name, selector)
             if not conversations:
                 for name in ("chat.row_name", "chat.conversation_data", "chat.header_name", "chat.messages"):

@@ -278,6 +278,13 @@ IM_HISTORY = _expect(
     note="protobuf on the real site (JSON in one sandbox variant); never read, the page's data is",
 )
 CONVERSATION_GRID = _expect("chat.grid", "selector", site.CHAT, ".ReactVirtualized__Grid__innerScrollContainer")
+CONVERSATION_SCROLLER = _expect(
+    "chat.scroller",
+    "selector",
+    site.CHAT,
+    '.ReactVirtualized__Grid[role="grid"]',
+    note="renders only a window of rows; the end marker (chat.no_more) shows at the list's end",
+)
 CONVERSATION_ROW = _expect("chat.row", "selector", site.CHAT, 'li[role="listitem"]')
 CONVERSATION_NAME = _expect("chat.row_name", "selector", site.CHAT, '[class*="item-header-name-"]')
 CONVERSATION_DATA = _expect(

@@ -18,7 +18,7 @@ from hiscrm.platforms.base import Known, SendRefused
 from hiscrm.platforms.capture import Answer, Capture, matches, read_answer
 from hiscrm.platforms.douyin import detect
 from hiscrm.platforms.douyin import expectations as x
-from hiscrm.platforms.douyin.chat import open_chat, open_conversation, read_messages
+from hiscrm.platforms.douyin.chat import find_row, open_chat, open_conversation, read_messages
 from hiscrm.platforms.douyin.comments import LAYOUTS, CommentPage, find_comment, layout_of_comment
 from hiscrm.platforms.douyin.crawl import explained_page
 from hiscrm.platforms.douyin.pages import FIBER_PROPS
@@ -121,12 +121,14 @@ async def send_dm(context: BrowserContext, st: Site, request: ReplySend, known: 
     conversation_id = _conversation_of(request, known)
     async with explained_page(context) as page:
         me = await read_me(page, st)
-        # Attached until the chat is open: the peer of a conversation new to the page is in a later answer.
+        # Attached until the chat is open: the peer of a conversation new to the page, or of a row
+        # scrolled to, is in a later answer.
         with Capture(page, [x.IM_USERS]) as capture:
-            peers, conversations = await open_chat(page, st, capture)
-            conversation = next((c for c in conversations if c and c["id"] == conversation_id), None)
-            if conversation is None:
+            peers, _ = await open_chat(page, st, capture)
+            row = await find_row(page, conversation_id)
+            if row is None or row["conversation"] is None:
                 raise SendRefused(f"no conversation {conversation_id} on this account", "not_found")
+            conversation = row["conversation"]
             if request.user_id:
                 peer = await peers.resolve(conversation, me, capture)
                 if request.user_id not in (peer.user_id, peer.sec_uid):

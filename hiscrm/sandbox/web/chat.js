@@ -1,13 +1,22 @@
 'use strict';
 // Direct messages, built like the creator chat: conversations from the IM init (protobuf or JSON) with
-// their peers resolved through user_detail, a virtual-list-like grid whose rows carry no ids, history
+// their peers resolved through user_detail, a virtualised grid whose rows carry no ids, history
 // per conversation, new messages pushed over a WebSocket. The data lives in fiber props (common.js).
+// Like ReactVirtualized, the grid renders only a window of rows (fixed height, positioned in an inner
+// container sized for all of them) and re-renders on scroll; user_detail is asked for the peers of the
+// rows about to render, so scrolling asks again. The end marker renders with the last row.
 
 const grid = document.querySelector('.ReactVirtualized__Grid__innerScrollContainer');
+const scroller = grid.parentElement;
+const ROW_HEIGHT = 64;
+const WINDOW = 20;
+const END_HEIGHT = 32;
 const chatBox = document.getElementById('chat-box');
 const PAGE = 50;
 const conversations = [];  // the IM store's list, newest first
 const users = new Map();  // uid -> user_detail's user
+const asked = new Set();  // uids user_detail was asked for: asked once, even if it names nobody
+let asking = null;  // the user_detail request in flight
 const listOwner = {memoizedProps: {dataSource: conversations}, return: null};
 withProps(grid, {className: 'ReactVirtualized__Grid__innerScrollContainer'}, listOwner);
 let open = null;  // {conversation, panel, shown: Set of serverIds, cursor, owner}
@@ -41,22 +50,50 @@ async function loadConversations() {
       id: c.conversation_id, shortId: c.conversation_short_id, peer: c.peer, last: jsonMessage(c.last_message),
     }));
   }
-  const detail = await getJSON('/aweme/v1/creator/im/user_detail/');
-  for (const entry of detail.user_list) users.set(entry.user_id, entry.user);
   conversations.splice(0, conversations.length, ...listed.map((c) => conversationOf(c.id, c.shortId, c.peer, c.last)));
+  // Asked even for no row, as the page always asks once it has the list.
+  await askUsers(windowOf().shown, true);
   renderList();
 }
 
-function renderList() {
-  grid.replaceChildren(...conversations.map(renderRow), h('div', {class: 'no-more-tip-Gh3k'}, conversations.length ? '没有更多了' : '暂无私信'));
+function windowOf() {
+  const first = Math.max(0, Math.min(Math.floor(scroller.scrollTop / ROW_HEIGHT), conversations.length - WINDOW));
+  return {first, shown: conversations.slice(first, first + WINDOW)};
 }
 
-function renderRow(conversation) {
+async function askUsers(shown, always = false) {
+  const uids = [...new Set(shown.map((c) => c.toParticipantUserId).filter((u) => !asked.has(u)))];
+  if (!uids.length && !always) return;
+  uids.forEach((u) => asked.add(u));
+  const detail = await getJSON(`/aweme/v1/creator/im/user_detail/?${new URLSearchParams({user_ids: uids.join(',')})}`);
+  for (const entry of detail.user_list) users.set(entry.user_id, entry.user);
+  for (const c of conversations) {
+    const user = users.get(c.toParticipantUserId);
+    if (user) Object.assign(c.firstPageParticipant.participants[1], {sec_uid: user.sec_uid, nick_name: user.nickname});
+  }
+}
+
+function renderList() {
+  const {first, shown} = windowOf();
+  if (shown.some((c) => !asked.has(c.toParticipantUserId))) {
+    // The rows render once their peers are known; the scroll that brought them re-renders then.
+    asking ??= askUsers(shown).catch((error) => toast(error.message)).finally(() => { asking = null; renderList(); });
+    return;
+  }
+  grid.style.height = `${conversations.length * ROW_HEIGHT + END_HEIGHT}px`;
+  const end = first + shown.length >= conversations.length
+    ? [h('div', {class: 'no-more-tip-Gh3k', style: `top: ${conversations.length * ROW_HEIGHT}px`}, conversations.length ? '没有更多了' : '暂无私信')]
+    : [];
+  grid.replaceChildren(...shown.map((c, i) => renderRow(c, first + i)), ...end);
+}
+
+function renderRow(conversation, index) {
   const user = peerOf(conversation);
   const last = conversation.lastMessage;
   const row = h('li', {
     class: `semi-list-item${open?.conversation.id === conversation.id ? ' active' : ''}`,
     role: 'listitem',
+    style: `top: ${index * ROW_HEIGHT}px; height: ${ROW_HEIGHT}px`,
     onclick: () => openConversation(conversation).catch((error) => toast(error.message)),
   },
   h('img', {class: 'avatar-Kq2mx', src: user.avatar_thumb.url_list[0], alt: ''}),
@@ -185,4 +222,5 @@ function connectPush() {
   });
 }
 
+scroller.addEventListener('scroll', renderList);
 loadConversations().then(connectPush).catch((error) => toast(error.message));
