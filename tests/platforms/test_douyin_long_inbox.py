@@ -13,7 +13,8 @@ from playwright.async_api import BrowserContext
 
 from hiscrm.facts.catalogue import ConversationObserved, MessageObserved
 from hiscrm.facts.messages import ReplySend
-from hiscrm.platforms.base import SendRefused
+from hiscrm.platforms.base import PlatformError, SendRefused
+from hiscrm.platforms.douyin import chat
 from hiscrm.platforms.douyin import expectations as x
 from hiscrm.platforms.douyin import site as douyin_site
 from tests.platforms.conftest import KITCHEN, MODULE, Observed, Site
@@ -101,4 +102,21 @@ async def test_a_reply_to_a_conversation_the_list_does_not_hold_is_refused(
     with pytest.raises(SendRefused) as refused:
         await long_inbox.douyin.send(context, _request(9, "0:1:1:2"), Observed(tmp_path / "seen.idx").index)
     assert refused.value.code == "not_found" and "0:1:1:2" in refused.value.reason
+    assert len(world.sent) == sent_before
+
+
+async def test_walks_of_the_list_are_bounded(
+    long_inbox: Site, context: BrowserContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a single scroll allowed, a pass and a reply to the bottom conversation fail saying so,
+    and nothing is sent; the list is the one the tests above walk whole."""
+    world = long_inbox.world
+    monkeypatch.setattr(chat, "MAX_LIST_STEPS", 1)
+    bottom = world.conversations_newest_first(KITCHEN)[-1].conversation_id
+    sent_before = len(world.sent)
+    with pytest.raises(PlatformError, match=bottom):
+        await long_inbox.douyin.send(context, _request(8, bottom), Observed(tmp_path / "a.idx").index)
+    observed = Observed(tmp_path / "b.idx")
+    with pytest.raises(PlatformError, match="did not end within 1 scrolls"):
+        await long_inbox.douyin.crawl(context, "kitchen", {}, observed.index, observed)
     assert len(world.sent) == sent_before

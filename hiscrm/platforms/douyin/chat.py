@@ -215,10 +215,12 @@ async def at_list_end(page: Page) -> bool:
 
 async def list_conversations(page: Page) -> list[dict[str, Any]]:
     """Every conversation of the list, top to bottom: the grid walked from its top, window by window,
-    until its end marker renders or a scroll brings no new row."""
+    until its end marker renders or a scroll brings no new row; then the top window once more, where a
+    message lifts its conversation from below the walk, and where the rows are opened from."""
     await scroll_grid(page, -1)
     seen: dict[str, dict[str, Any]] = {}
-    for _ in range(MAX_LIST_STEPS):
+
+    async def read() -> int:
         fresh = 0
         for c in await page.evaluate(READ_CONVERSATIONS, x.CONVERSATION_ROW):
             if c is None:
@@ -226,7 +228,12 @@ async def list_conversations(page: Page) -> list[dict[str, Any]]:
             if c["id"] not in seen:
                 seen[c["id"]] = c
                 fresh += 1
-        if not fresh or await at_list_end(page) or not await scroll_grid(page, None):
+        return fresh
+
+    for _ in range(MAX_LIST_STEPS):
+        if not await read() or await at_list_end(page) or not await scroll_grid(page, None):
+            if await scroll_grid(page, -1):
+                await read()
             return list(seen.values())
     raise PlatformError(f"the conversation list did not end within {MAX_LIST_STEPS} scrolls ({len(seen)} rows read)")
 
