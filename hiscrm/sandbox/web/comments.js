@@ -149,25 +149,10 @@ async function sendReply(box, editor, button, c, threadCid) {
 async function publishComment() {
   const editor = publish.querySelector('[contenteditable="true"]');
   const button = publish.querySelector('button');
-  const text = editor.innerText.trim();
-  if (!text) {
-    toast('评论内容不能为空');
-    return;
-  }
   button.disabled = true;
-  let answer;
-  try {
-    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: '', item_id: work.item_id, text});
-  } catch (error) {
-    answer = {status_code: -1, status_msg: '评论失败，请稍后重试'};
-  }
+  const info = await commentOnWork(editor, work.item_id);
   button.disabled = false;
-  if (answer.status_code !== 0) {
-    toast(answer.status_msg);
-    return;
-  }
-  const info = answer.comment_info;
-  editor.replaceChildren();
+  if (info === null) return;
   list.prepend(renderComment({
     cid: info.comment_id, aweme_id: work.item_id_plain, text: info.text, create_time: info.create_time, digg_count: 0,
     reply_comment_total: 0, reply_id: '0', image_list: null, ip_label: ME.ip_label, label_text: '作者',

@@ -122,6 +122,28 @@ async function post(url, body) {
   }));
 }
 
+// Both comment-page generations comment on the work itself through the reply endpoint with an empty
+// comment_Id; the posted comment's info, or null once the person has been told why not.
+async function commentOnWork(editor, itemId) {
+  const text = editor.innerText.trim();
+  if (!text) {
+    toast('评论内容不能为空');
+    return null;
+  }
+  let answer;
+  try {
+    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: '', item_id: itemId, text});
+  } catch (error) {
+    answer = {status_code: -1, status_msg: '评论失败，请稍后重试'};
+  }
+  if (answer.status_code !== 0) {
+    toast(answer.status_msg);
+    return null;
+  }
+  editor.replaceChildren();
+  return answer.comment_info;
+}
+
 async function getBinary(url) {
   const data = await readAnswer(await fetch(url, {credentials: 'same-origin'}));
   if (!(data instanceof Uint8Array)) throw new ApiError(data.status_code, data.status_msg || '加载失败');

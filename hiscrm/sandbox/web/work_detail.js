@@ -118,24 +118,8 @@ async function sendReply(main, box, editor, c, threadId) {
 
 // The editor above the list comments on the work itself: the reply endpoint with an empty comment_Id.
 async function publishComment(box) {
-  const editor = box.querySelector('[contenteditable="true"]');
-  const text = editor.innerText.trim();
-  if (!text) {
-    toast('评论内容不能为空');
-    return;
-  }
-  let answer;
-  try {
-    answer = await post('/aweme/v1/creator/comment/reply/', {comment_Id: '', item_id: itemId, text});
-  } catch (error) {
-    answer = {status_code: -1, status_msg: '评论失败，请稍后重试'};
-  }
-  if (answer.status_code !== 0) {
-    toast(answer.status_msg);
-    return;
-  }
-  const info = answer.comment_info;
-  editor.replaceChildren();
+  const info = await commentOnWork(box.querySelector('[contenteditable="true"]'), itemId);
+  if (info === null) return;
   list.prepend(renderComment({
     comment_id: info.comment_id, create_time: String(info.create_time), digg_count: '0', reply_count: '0',
     text: info.text, level: 1, is_author: true, image_list: null,
