@@ -6,11 +6,13 @@ The files hold exactly the JSON the JetStream API takes, and they are sent as th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import nats.errors
 from nats.aio.client import Client
 
 from hiscrm.errors import HiscrmError
@@ -68,8 +70,14 @@ def _differs(wanted: dict[str, Any], actual: dict[str, Any], ignore: set[str] = 
     ]
 
 
-async def apply(nc: Client, streams_dir: Path, replicas: int | None = None) -> list[dict[str, Any]]:
-    """Create missing streams, update changed ones; report what happened to each."""
+async def apply(
+    nc: Client, streams_dir: Path, replicas: int | None = None, leader_wait_s: float = 30.0
+) -> list[dict[str, Any]]:
+    """Create missing streams, update changed ones; report what happened to each.
+
+    Returns once every stream has a leader: a replicated stream is created before its nodes have
+    elected one, and until then a publish finds no responder (nats: no response from stream).
+    """
     report = []
     for sf in load(streams_dir):
         wanted = dict(sf.config)
@@ -90,7 +98,24 @@ async def apply(nc: Client, streams_dir: Path, replicas: int | None = None) -> l
         if answer.get("error"):
             raise HiscrmError(f"{sf.path.name}: the server refused it: {answer['error'].get('description')}")
         report.append({"name": sf.name, "file": sf.path.name, "action": action})
+        await _until_led(nc, sf.name, leader_wait_s)
     return report
+
+
+async def _until_led(nc: Client, name: str, wait_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        try:
+            info = await api(nc, f"STREAM.INFO.{name}", timeout=2.0)
+        except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+            info = {"error": {"description": "no answer from its nodes"}}
+        if (info.get("cluster") or {}).get("leader"):
+            return
+        if loop.time() >= deadline:
+            reason = info["error"].get("description") if info.get("error") else "no leader elected"
+            raise HiscrmError(f"stream {name} is not usable after {wait_s:g} s: {reason}")
+        await asyncio.sleep(0.1)
 
 
 async def status(nc: Client, streams_dir: Path) -> list[dict[str, Any]]:

@@ -18,11 +18,13 @@ from hiscrm.facts.subjects import EVENTS_STREAM
 from hiscrm.projector.rebuild import verify
 from hiscrm.projector.runner import Projector
 from hiscrm.projector.storage import Generations
+from hiscrm.store import streams
 from hiscrm.store.cluster import LoopbackCluster
 from hiscrm.store.connection import HiscrmClient, connect
 from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.store.reader import read_raw
 from projections import MODELS
+from tests.cluster.conftest import STREAMS_DIR
 from tests.conftest import eventually, hiscrm_cli
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ async def test_acknowledged_facts_survive_leader_kills(cluster: LoopbackCluster,
     applied = hiscrm_cli("streams", "apply", "--replicas", "3", "--nats-url", urls, "--json")
     assert applied.returncode == 0, applied.stderr
     admin = await connect(cluster.urls, "test-observer")
+    # The command returns only once every stream has elected a leader: a publish right after it is answered.
+    assert all((row["cluster"] or {}).get("leader") for row in await streams.status(admin, STREAMS_DIR))
     info = await stream_info(admin)
     assert info["config"]["num_replicas"] == 3
     # The writer and the projector start on the first leader, so the first kill takes their server away.
