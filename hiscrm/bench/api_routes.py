@@ -40,6 +40,7 @@ from hiscrm.bench.api_page import project
 from hiscrm.bench.http_client import KeepAlive
 from hiscrm.bench.stack import Stack, own_broker, running
 from hiscrm.facts import catalogue as c
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.procs import bind
 from hiscrm.projector.live import LiveModels
 from hiscrm.store.broker import free_port
@@ -188,8 +189,9 @@ async def serve_raw_asgi(port: int, pages: dict[str, bytes]) -> None:
 @contextlib.asynccontextmanager
 async def _raw_server(kind: str, pages_file: Path, token: str) -> AsyncIterator[str]:
     port = free_port()
+    # Through the lifeline: a bench killed before its `finally` must not leave the server on the port.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hiscrm.bench.api_routes", kind, str(port), str(pages_file)
+        *lifeline_command([sys.executable, "-m", "hiscrm.bench.api_routes", kind, str(port), str(pages_file)])
     )
     url = f"http://127.0.0.1:{port}"
     try:
