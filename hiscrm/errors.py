@@ -23,3 +23,7 @@ class ConcurrencyConflict(HiscrmError):
 
 class BrokerUnavailable(HiscrmError):
     """No NATS server answers at the configured URLs."""
+
+
+class StoreUnavailable(HiscrmError):
+    """The event stream acknowledged no append in time: no stream leader (an election, a restart) or no broker."""

@@ -7,12 +7,14 @@ import datetime as dt
 
 import pytest
 
-from hiscrm.errors import ConcurrencyConflict
+from hiscrm.errors import ConcurrencyConflict, StoreUnavailable
 from hiscrm.facts import catalogue as c
 from hiscrm.facts import codec
 from hiscrm.facts.codec import Recorded
-from hiscrm.store import reader
-from hiscrm.store.event_store import EventStore
+from hiscrm.store import reader, streams
+from hiscrm.store.connection import connect
+from hiscrm.store.event_store import AppendUnavailable, EventStore
+from tests.conftest import STREAMS_DIR
 
 
 def created(account_id: str = "acc1") -> c.AccountCreated:
@@ -144,3 +146,40 @@ async def test_several_filter_subjects_read_together_in_stream_order(store: Even
     await store.append(created("a2"))
     got = [r.seq async for r in reader.read(store.nc, subject=["hiscrm.evt.account.>", "hiscrm.evt.worker.>"])]
     assert got == [1, 3, 4]
+
+
+async def test_an_append_waits_for_a_stream_to_answer_and_is_stored_once(broker) -> None:  # type: ignore[no-untyped-def]
+    # A broker with no stream yet answers a publish as a replicated stream does while it elects a leader.
+    nc = await connect([broker.url], "test-early")
+    try:
+        # With nothing answering for the whole bound, the caller gets an error that says so, not a hang.
+        with pytest.raises(StoreUnavailable, match=r"hiscrm\.evt\.account\.acc2\.created within 0\.5 s"):
+            await EventStore(nc, ack_timeout=0.5).append(created("acc2"))
+
+        waiting = asyncio.create_task(EventStore(nc, ack_timeout=30).append(created(), expected_last_seq=0))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        await streams.apply(nc, STREAMS_DIR)
+        appended = await asyncio.wait_for(waiting, 30)
+        stored = [(r.seq, r.subject) async for r in reader.read(nc)]
+        assert stored == [(appended.seq, "hiscrm.evt.account.acc1.created")]
+    finally:
+        await nc.close()
+
+
+async def test_appends_in_a_batch_wait_for_a_stream_to_answer(broker) -> None:  # type: ignore[no-untyped-def]
+    nc = await connect([broker.url], "test-early-batch")
+    try:
+        with pytest.raises(AppendUnavailable, match=r"acknowledged 0 of 2 appends within 0\.5 s") as refused:
+            await EventStore(nc, ack_timeout=0.5).append_many([created("acc8"), created("acc9")])
+        assert refused.value.done == [None, None]
+
+        waiting = asyncio.create_task(EventStore(nc, ack_timeout=30).append_many([created("a"), created("b")]))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        await streams.apply(nc, STREAMS_DIR)
+        done = await asyncio.wait_for(waiting, 30)
+        stored = [(r.seq, r.subject) async for r in reader.read(nc)]
+        assert stored == [(d.seq, f"hiscrm.evt.account.{a}.created") for d, a in zip(done, "ab", strict=True)]
+    finally:
+        await nc.close()

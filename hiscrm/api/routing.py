@@ -8,6 +8,7 @@ document cannot drift from the code.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+import nats.errors
+import nats.js.errors
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,8 +28,18 @@ from hiscrm.api.bounded import Bounded
 from hiscrm.api.envelopes import Family, failure, success
 from hiscrm.api.errors import ApiError
 from hiscrm.api.json_depth import MAX_DEPTH, deeper_than
+from hiscrm.errors import StoreUnavailable
 
 MAX_BODY = 256 * 1024
+log = logging.getLogger(__name__)
+BROKER_UNANSWERED = (
+    StoreUnavailable,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+)
 
 
 @dataclass
@@ -179,6 +192,13 @@ def starlette_route(endpoint: Endpoint) -> Route:
             result = await endpoint.handler(Call(request, token, dict(request.path_params), query, body, endpoint))
         except ApiError as exc:
             return failure(endpoint.family, exc)
+        except BROKER_UNANSWERED as exc:
+            # Not a bug to trace but a broker that will answer again (an election, a restart): say when to retry.
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            why = str(exc) if isinstance(exc, StoreUnavailable) else f"NATS did not answer ({exc!r})"
+            unavailable = failure(endpoint.family, ApiError(503, f"{why}; try again shortly"))
+            unavailable.headers["Retry-After"] = "1"
+            return unavailable
         if isinstance(result, Response):
             return result
         if isinstance(result, Accepted):

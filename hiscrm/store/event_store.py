@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.errors import APIError
+from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError
 
-from hiscrm.errors import ConcurrencyConflict, HiscrmError
+from hiscrm.errors import ConcurrencyConflict, HiscrmError, StoreUnavailable
 from hiscrm.facts import codec
 from hiscrm.facts.base import Fact
 from hiscrm.facts.codec import Outgoing, Recorded
@@ -26,6 +27,8 @@ from hiscrm.store.connection import HiscrmClient
 EXPECTED_SEQ = "Nats-Expected-Last-Subject-Sequence"
 EXPECTED_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
 WRONG_LAST_SEQUENCE = 10071
+# Nothing stored them, or nobody said: sending the same Nats-Msg-Id again is safe either way.
+UNANSWERED = (NoStreamResponseError, TimeoutError)  # nats.errors.TimeoutError is a TimeoutError
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -38,6 +41,10 @@ class AppendError(HiscrmError):
     def __init__(self, message: str, done: list[Appended | None]) -> None:
         super().__init__(message)
         self.done = done
+
+
+class AppendUnavailable(AppendError, StoreUnavailable):
+    """Some appends were never acknowledged: sent again, they are stored once (same Nats-Msg-Id)."""
 
 
 Decision = Callable[[list[Recorded]], Awaitable[Sequence[Fact]] | Sequence[Fact]]
@@ -76,7 +83,7 @@ class EventStore:
             headers[EXPECTED_SEQ] = str(expected_last_seq)
             headers[EXPECTED_SUBJECT] = condition
         try:
-            ack = await self.js.publish(out.subject, out.payload, headers=headers)
+            ack = await self._publish_until_acknowledged(out, headers)
         except APIError as exc:
             if exc.err_code == WRONG_LAST_SEQUENCE and condition is not None:
                 # A retried append whose first attempt landed meets its own fact as "the newer one".
@@ -87,33 +94,75 @@ class EventStore:
             raise HiscrmError(f"append to {out.subject} refused: {exc.description}") from None
         return Appended(ack.seq, bool(ack.duplicate), out.msg_id)
 
+    async def _publish_until_acknowledged(self, out: Outgoing, headers: dict[str, str]) -> PubAck:
+        # While a replicated stream elects a leader, or the broker restarts, nothing answers; sending again
+        # is safe, since the same Nats-Msg-Id is stored once and acknowledged with the first sequence.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ack_timeout
+        pause = 0.05
+        while True:
+            left = deadline - loop.time()
+            try:
+                return await self.js.publish(out.subject, out.payload, timeout=max(left, 0.1), headers=headers)
+            except UNANSWERED as exc:
+                if loop.time() + pause >= deadline:
+                    raise StoreUnavailable(self._unacknowledged(f"no append to {out.subject}", exc)) from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
     async def append_many(self, facts: Iterable[Fact | Outgoing]) -> list[Appended]:
-        """Pipelined: every publish is in flight before the first acknowledgement is awaited."""
+        """Pipelined: every publish is in flight before the first acknowledgement is awaited.
+
+        Those no stream leader answered (an election, a restart) are sent again until `ack_timeout`.
+        """
         outs = [f if isinstance(f, Outgoing) else codec.encode(f) for f in facts]
-        futures = [await self.js.publish_async(o.subject, o.payload, headers=o.headers) for o in outs]
+        results: list[Appended | None] = [None] * len(outs)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ack_timeout
+        pending, pause = list(range(len(outs))), 0.05
+        while True:
+            failed = await self._publish_pipelined(outs, pending, results, deadline - loop.time())
+            pending = [i for i, exc in failed.items() if isinstance(exc, NoStreamResponseError)]
+            if len(pending) < len(failed) or not pending or loop.time() + pause >= deadline:
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        if failed:
+            first = failed[min(failed)]
+            if all(isinstance(exc, UNANSWERED) for exc in failed.values()):
+                what = f"{len(outs) - len(failed)} of {len(outs)} appends"
+                raise AppendUnavailable(self._unacknowledged(what, first), results)
+            raise AppendError(f"{len(failed)} of {len(outs)} appends failed: {first!r}", results)
+        return results  # type: ignore[return-value]
+
+    def _unacknowledged(self, what: str, exc: BaseException) -> str:
+        reason = "no stream leader answered" if isinstance(exc, NoStreamResponseError) else "no answer"
+        return (
+            f"the event stream acknowledged {what} within {self.ack_timeout:g} s ({reason}); what it did not"
+            " acknowledge is stored at most once, and may be once NATS answers again"
+        )
+
+    async def _publish_pipelined(
+        self, outs: list[Outgoing], indices: list[int], results: list[Appended | None], wait_s: float
+    ) -> dict[int, BaseException]:
+        """Publish `outs[i]` for each index, fill `results` with those acknowledged, return the failures."""
+        sent = [outs[i] for i in indices]
+        futures = [await self.js.publish_async(o.subject, o.payload, headers=o.headers) for o in sent]
         # nats-py never times an async publish out: an acknowledgement lost with a server (a killed
         # cluster node) would be awaited forever. Unanswered ones fail here, and a retry with the
         # same Nats-Msg-Id is safe: the duplicate window answers with the original sequence.
-        _, unanswered = await asyncio.wait(futures, timeout=self.ack_timeout) if futures else (set(), set())
-        for future in unanswered:
-            future.cancel()
-        results: list[Appended | None] = []
-        first_error: BaseException | None = None
-        for out, future in zip(outs, futures, strict=True):
-            outcome = (
-                TimeoutError(f"no acknowledgement within {self.ack_timeout:g} s")
-                if future in unanswered
-                else future.exception() or future.result()
-            )
-            if isinstance(outcome, BaseException):
-                first_error = first_error or outcome
-                results.append(None)
+        _, unanswered = await asyncio.wait(futures, timeout=max(wait_s, 0.1)) if futures else (set(), set())
+        failed: dict[int, BaseException] = {}
+        for i, out, future in zip(indices, sent, futures, strict=True):
+            if future in unanswered:
+                future.cancel()
+                failed[i] = TimeoutError(f"no acknowledgement within {self.ack_timeout:g} s")
+            elif (exc := future.exception()) is not None:
+                failed[i] = exc
             else:
-                results.append(Appended(outcome.seq, bool(outcome.duplicate), out.msg_id))
-        if first_error is not None:
-            ok = sum(r is not None for r in results)
-            raise AppendError(f"{len(outs) - ok} of {len(outs)} appends failed: {first_error!r}", results)
-        return results  # type: ignore[return-value]
+                ack = future.result()
+                results[i] = Appended(ack.seq, bool(ack.duplicate), out.msg_id)
+        return failed
 
     # ------------------------------------------------------------------ aggregates
 
