@@ -1,12 +1,16 @@
 """`python -m hiscrm.lifeline PARENT_PID -- COMMAND...`: run COMMAND so that it dies with PARENT_PID.
 
-`hiscrm up` starts nats-server (a Go binary it cannot change) and its workers through this. The
-kernel's parent-death signal (prctl PR_SET_PDEATHSIG) is set here, in the child, and then this
-process becomes COMMAND by exec, which keeps the setting: so the broker and the workers get SIGTERM
-however `up` ends, SIGKILL included, with no supervisor process left in between. Setting it here
-rather than in a `preexec_fn` keeps arbitrary Python out of the window between fork and exec in a
-process that runs threads. The signal follows the death of the *thread* that forked us, which is
-why `up` starts its children from its event loop's thread, the one that lives as long as it does.
+Every long-lived process HisCRM starts goes through this (`command_for`): nats-server (a Go binary
+it cannot change) wherever an EmbeddedBroker runs, `up`'s workers, the bench's and the soak's
+processes. The kernel's parent-death signal (prctl PR_SET_PDEATHSIG) is set here, in the child, and
+then this process becomes COMMAND by exec, which keeps the setting: so the child gets SIGTERM
+however its parent ends, SIGKILL included, with no supervisor process left in between. Setting it
+here rather than in a `preexec_fn` keeps arbitrary Python out of the window between fork and exec
+in a process that runs threads.
+
+The signal follows the death of the *thread* that forked us, not of the process: a child must be
+spawned from a thread that lives as long as the child should, in HisCRM the event loop's thread
+(never from `asyncio.to_thread` or an executor, whose threads end when idle or at the loop's close).
 """
 
 from __future__ import annotations
@@ -38,8 +42,12 @@ def main(argv: list[str]) -> None:
 
 
 def command_for(command: list[str], parent: int | None = None) -> list[str]:
-    """`command` wrapped so that it dies with `parent` (this process by default)."""
-    return [sys.executable, "-m", "hiscrm.lifeline", str(parent or os.getpid()), "--", *command]
+    """`command` wrapped so that it dies with `parent` (this process by default).
+
+    This file is run by path, isolated (-I) and without site (-S): it needs only the standard
+    library, and the interpreter then starts in a third of the time, which every broker a test
+    starts pays once."""
+    return [sys.executable, "-I", "-S", __file__, str(parent or os.getpid()), "--", *command]
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from hiscrm.config import REPO_ROOT
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.codec import MSG_ID
 from hiscrm.facts.subjects import CONFIG_BUCKET, EVENTS_STREAM
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.secrets.keystore import KeyStore
 from hiscrm.secrets.sealing import new_key
 from hiscrm.store import reader, streams
@@ -473,8 +474,7 @@ class Soak:
     async def verify(self) -> dict[str, Any]:
         args = [*self.nats_args(self.root / "services"), "--nats-creds", str(self.auth.creds_path("admin"))]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "hiscrm", "projections", "verify", *args),
+            *lifeline_command([sys.executable, "-m", "hiscrm", "projections", "verify", *args]),
             cwd=REPO_ROOT,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

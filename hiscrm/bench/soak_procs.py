@@ -2,7 +2,10 @@
 
 A process group per child, because a worker is a tree (Python, Playwright's driver, a dozen Chromium
 processes): a kill must take the whole tree, and nothing may outlive the run. Playwright starts
-Chromium in a process group of its own, so the groups of every descendant are signalled too.
+Chromium in a process group of its own, so the groups of every descendant are signalled too. A run
+that dies without stopping them (killed, out of memory) takes them along: each is started through
+the lifeline (hiscrm/lifeline.py), from the event loop's thread, and Playwright's driver closes
+Chromium when its worker's pipe closes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 from hiscrm.config import REPO_ROOT
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.worker.footprint import descendants
 
 
@@ -28,7 +32,7 @@ class Children:
     def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with (self.log_dir / f"{name}.log").open("ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "hiscrm", *args],
+                lifeline_command([sys.executable, "-m", "hiscrm", *args]),
                 cwd=REPO_ROOT,
                 env={**os.environ, **self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,

@@ -17,6 +17,7 @@ from hiscrm.api.auth import Tokens
 from hiscrm.bench import api_page, freshness, live_feed
 from hiscrm.bench.http_client import KeepAlive
 from hiscrm.config import REPO_ROOT
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.projector.live import LiveModels
 from hiscrm.store import streams
 from hiscrm.store.broker import EmbeddedBroker, free_port
@@ -32,8 +33,9 @@ class Stack:
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    """`hiscrm <args>` in a group of its own, dying with the bench however the bench ends."""
     return subprocess.Popen(
-        [sys.executable, "-m", "hiscrm", *args],
+        lifeline_command([sys.executable, "-m", "hiscrm", *args]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -34,8 +34,6 @@ async def run(args: argparse.Namespace) -> int:
 
 async def _serve(s: Settings, lock: DataDirLock, stop: asyncio.Event) -> None:
     monitor = s.monitor_port()
-    async with EmbeddedBroker(
-        s.data_dir, s.nats_port, lifeline=True, pass_fds=(lock.fd,), monitor_port=monitor
-    ) as broker:
+    async with EmbeddedBroker(s.data_dir, s.nats_port, pass_fds=(lock.fd,), monitor_port=monitor) as broker:
         print(f"nats-server with JetStream at {broker.url} (store {broker.dir}); Ctrl-C stops it", flush=True)
-        await stop.wait()
+        await broker.watch(stop)

@@ -94,7 +94,6 @@ async def run(args: argparse.Namespace) -> int:
                     s.data_dir,
                     s.nats_port,
                     auth=auth,
-                    lifeline=True,
                     pass_fds=(lock.fd,),
                     monitor_port=s.monitor_port(),
                 )
@@ -117,6 +116,9 @@ async def run(args: argparse.Namespace) -> int:
         nc = await connect_as("api")
 
         services: dict[str, Service] = {}
+        if s.embedded:
+            # A broker killed under us stops everything, named, instead of an up serving on without one.
+            services["broker"] = broker.watch
         # One machine owns its models: if HISCRM_EVENTS is another stream than they were built from
         # (recreated, or its store lost), rebuild from the one there rather than wait for an operator.
         projector = Projector(await connect_as("projector"), s.read_models_dir, MODELS, rebuild_on_other_stream=True)

@@ -84,13 +84,11 @@ class EmbeddedBroker:
         name: str = "hiscrm",
         auth: AuthSetup | None = None,
         monitor_port: int | None = None,
-        lifeline: bool = False,
         pass_fds: tuple[int, ...] = (),
     ) -> None:
-        """`lifeline`: the server dies with this process however it ends (hiscrm/lifeline.py); `pass_fds`:
-        descriptors it inherits (`up`'s data-dir lock, so the lock lasts until the broker is gone too)."""
+        """`pass_fds`: descriptors the server inherits (`up`'s data-dir lock, so the lock lasts until
+        the broker is gone too)."""
         self.dir = (data_dir / "nats").resolve()
-        self.lifeline = lifeline
         self.pass_fds = pass_fds
         self.monitor_port = monitor_port
         self.host = host
@@ -127,8 +125,11 @@ class EmbeddedBroker:
         command = [server_binary(), "-c", str(conf)]
         log = open_private(self.log_path)
         try:
+            # Through the lifeline, whoever starts it (`up`, a test's fixture, the bench): a parent that
+            # dies without stopping it, killed or crashed, takes it along instead of leaving it on the
+            # port and the store. Started from the event loop's thread, which the signal follows.
             self.process = await asyncio.create_subprocess_exec(
-                *(lifeline_command(command) if self.lifeline else command),
+                *lifeline_command(command),
                 stdout=log,
                 stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -181,19 +182,37 @@ class EmbeddedBroker:
         except OSError:
             return "(no log)"
 
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set; a server that ends first (killed, crashed) is an error naming how it
+        ended, so the command running it stops rather than serve on without a broker."""
+        assert self.process is not None, "watch() of a broker not started"
+        ended = asyncio.ensure_future(self.process.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({ended, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            ended.cancel()
+        if self.process.returncode is not None:
+            code = self.process.returncode
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
+            raise HiscrmError(f"nats-server (pid {self.process.pid}) {how}; its log: {self.log_path}")
+
     async def stop(self, timeout: float = 15.0) -> None:
         proc, self.process = self.process, None
-        if proc is None or proc.returncode is not None:
+        if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), timeout)
-        except TimeoutError:
+        if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            await proc.wait()
-        # nats-server leaves it behind; a pid file that names no broker only misleads the next start.
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        # nats-server leaves it behind (always, when killed); a pid file that names no broker only
+        # misleads the next start.
         self.pid_file.unlink(missing_ok=True)
 
     async def __aenter__(self) -> EmbeddedBroker:
