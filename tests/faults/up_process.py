@@ -1,6 +1,7 @@
 """Real `hiscrm up` processes for the fault tests: started as an operator would (umask 022, no HISCRM_*
 variables), watched through their output, and never left behind: `kill_everything` finds every
-process of a data dir (the broker, the workers, their browsers) whether or not `up` still owns them."""
+process of a data dir (the broker, the workers, their browsers) whether or not `up` still owns them,
+and a test run killed before its teardown takes them along (`hiscrm_command`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.procs import alive, command_line
 from tests.conftest import free_port
 
@@ -27,10 +29,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("HISCRM_")}, **extra}
 
 
+def hiscrm_command(*args: str) -> list[str]:
+    """`hiscrm <args>` dying with this test process, however pytest ends (killed, timed out).
+    Spawn it from the test's own thread: the lifeline follows the thread that forks."""
+    return lifeline_command([sys.executable, "-m", "hiscrm", *args])
+
+
 def hiscrm(*args: str, cwd: Path | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """A one-shot `hiscrm` command; a hang is a failure (TimeoutExpired), not a stuck test run."""
     return subprocess.run(
-        [sys.executable, "-m", "hiscrm", *args],
+        hiscrm_command(*args),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -89,7 +97,7 @@ class Up:
         args = [a for flag, port in self.ports.items() for a in (flag, str(port))]
         data_args = [] if cwd is not None else ["--data-dir", str(data)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hiscrm", "up", *data_args, *args, *extra],
+            hiscrm_command("up", *data_args, *args, *extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
