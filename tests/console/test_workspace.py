@@ -344,3 +344,128 @@ def test_admin_manages_tokens_and_a_revoked_one_is_refused(up: Up, browser: Brow
     expect(row).to_have_count(0)
     assert im_get(up, secret, "/api/im/accounts")["status_code"] == 401
     browser.shot("tokens")
+
+
+# ---------------------------------------------------------------- an agent's day at a laptop, as they met it
+
+LONG_NAME = "一位名字特别特别特别长的老顾客朋友您好呀"  # long enough to overflow a row's first line
+
+
+def _row_lines_fit(page: Any) -> list[str]:
+    """The texts of list rows whose lines wrap below the row's fixed height, where the reader cannot see them."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """() => [...document.querySelectorAll('ul.items li[data-key] button')].flatMap((b) => {
+            const bottom = b.getBoundingClientRect().bottom;
+            return [...b.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().bottom > bottom + 1)
+                .map((e) => e.textContent);
+        })"""
+    )
+
+
+def test_a_dm_arriving_in_the_open_conversation_shows_there_and_answering_reads_it(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    sign_in(browser, up, story["agent"])
+    first = f"请问还有货吗 {int(time.time())}"
+    peer = up.control("POST", "/messages", {"uid": DEMO_UID, "text": first, "sender": {"nickname": LONG_NAME}})
+    row = page.locator("ul.items li[data-key]", has_text=first)
+    expect(row).to_be_visible(timeout=120_000)  # live, at the top
+    # A long name is cut with an ellipsis on its own line, not wrapped out of the row.
+    assert _row_lines_fit(page) == []
+    row.get_by_role("button").click()
+    body = page.locator(".thread-body")
+    expect(body).to_contain_text(first)
+    # The customer writes again while the agent has the conversation open: the list (the control) and the
+    # open conversation both show it, the conversation at its bottom where the reader is.
+    again = f"我想要两件 {int(time.time())}"
+    up.control("POST", "/messages", {"uid": DEMO_UID, "text": again, "sender": {"uid": peer["sender_uid"]}})
+    expect(page.locator("ul.items li[data-key]").first).to_contain_text(again, timeout=120_000)
+    expect(body.locator(".msg").last).to_contain_text(again, timeout=10_000)
+    assert body.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") < 40
+    browser.shot("workspace-dm-live-in-thread")
+    # Answering the conversation reads it: no unread mark is left for the agent to clear by hand.
+    unread_before = _stats(up, story["agent"])["unread_direct_messages"]
+    assert unread_before >= 2
+    page.locator("#reply-text").fill("有的，已为您预留两件")
+    page.locator("#reply-text").press("Enter")
+    expect(page.locator(".outbox li").last).to_have_attribute("data-status", "sent", timeout=90_000)
+    answered = page.locator("ul.items li[data-key]", has_text=again).locator(".who")
+    expect(answered).not_to_have_class(re.compile("unread"))
+    wait_until(
+        "the conversation read",
+        lambda: _stats(up, story["agent"])["unread_direct_messages"] == unread_before - 2,
+        20,
+        up,
+    )
+    story["dm"] = again
+    browser.shot("workspace-dm-answered-read")
+
+
+def test_a_draft_waits_while_the_agent_reads_other_threads(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    mine = page.locator("ul.items li[data-key]", has_text=story["dm"])
+    mine.get_by_role("button").click()
+    expect(page.locator(".thread-body")).to_contain_text(story["dm"])
+    draft = "稍等，我帮您查一下库存\n明天"
+    page.locator("#reply-text").fill(draft)
+    page.locator('ul.items li[data-type="comment"]').first.get_by_role("button").click()
+    expect(page.locator(".thread h2")).to_contain_text("comment from")
+    expect(page.locator("#reply-text")).to_have_value("")  # another thread, another (empty) box
+    mine.get_by_role("button").click()
+    expect(page.locator("#reply-text")).to_have_value(draft)
+    # Across pages of the console too.
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.locator("main h1")).to_have_text("Notifications")
+    page.locator('[data-nav="inbox"]').click()
+    page.locator("ul.items li[data-key]", has_text=story["dm"]).get_by_role("button").click()
+    expect(page.locator("#reply-text")).to_have_value(draft)
+    browser.shot("workspace-draft-kept")
+    page.locator("#reply-text").fill("")
+
+
+def test_a_hundred_accounts_on_a_laptop_screen(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    with up.http() as http:
+        for i in range(100):
+            body = {"platform": "douyin", "account_name": f"门店账号{i:03d}", "account_id": f"shop-{i:03d}"}
+            res = http.post("/api/v1/accounts", json=body)
+            assert res.status_code == 201, res.text
+    page.set_viewport_size({"width": 1280, "height": 720})
+    try:
+        sign_in(browser, up, story["agent"])
+        select = page.locator("#account-select")
+        expect(select.locator("option")).to_have_count(1 + 100 + 1)  # every account, the demo's included
+        # The list is where it was, in view: a few account buttons (those with unread) and the select.
+        first = page.locator("ul.items li[data-key]").first
+        expect(first).to_be_visible()
+        assert page.locator(".accounts-pick button").count() <= 6
+        box = first.bounding_box()
+        assert box is not None and box["y"] + box["height"] < 720
+        # An account of the hundred, chosen by name.
+        select.select_option(label="门店账号042")
+        expect(page.locator("ul.items li.empty")).to_have_text("Nothing here.")
+        assert page.url.endswith("#/inbox/shop-042")
+        select.select_option(value=DEMO)
+        expect(first).to_be_visible()
+        # A thread open at 720 px: the thread is no taller than the list beside it, so the reply box, Send and
+        # the outcomes under it are in view without scrolling the page.
+        first.get_by_role("button").click()
+        expect(page.locator("#reply-send")).to_be_visible()
+        send_box = page.locator("#reply-send").bounding_box()
+        assert send_box is not None and send_box["y"] + send_box["height"] <= 720
+        bottoms = page.evaluate(
+            "[...document.querySelectorAll('.inbox > .panel')].map((e) => e.getBoundingClientRect().bottom)"
+        )
+        assert bottoms[1] <= bottoms[0] + 8, bottoms
+        browser.shot("workspace-hundred-accounts-720")
+        # The operator's dashboard says who waits for a worker once per reason, not a hundred times.
+        sign_in(browser, up, up.token)
+        page.get_by_role("link", name="Dashboard").click()
+        waiting = page.locator("#unassigned li")
+        expect(waiting.first).to_contain_text("more")
+        assert waiting.count() <= 3
+        assert sum(int(li.get_attribute("data-count") or 0) for li in waiting.all()) >= 90
+        browser.shot("dashboard-hundred-accounts-720")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 860})

@@ -30,6 +30,29 @@ function troubleList(rows) {
   );
 }
 
+const NAMED = 5; // accounts named per reason; a fleet short of workers leaves a hundred waiting for one reason
+
+/** Accounts no worker runs, one line per reason: how many, and the first few of them. */
+function unassigned(list) {
+  if (!list.length) return null;
+  const byReason = new Map();
+  for (const u of list) byReason.set(u.reason, [...(byReason.get(u.reason) || []), u.account_id]);
+  return h(
+    "ul",
+    { class: "muted", id: "unassigned", "aria-label": "Unassigned accounts" },
+    [...byReason].map(([reason, ids]) =>
+      h(
+        "li",
+        { dataset: { count: ids.length } },
+        `${ids.length} unassigned: ${reason} (`,
+        ids.slice(0, NAMED).join(", "),
+        ids.length > NAMED ? ` and ${ids.length - NAMED} more` : "",
+        ")",
+      ),
+    ),
+  );
+}
+
 export async function mount(root) {
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   clear(root, h("h1", {}, "Dashboard"), body);
@@ -65,14 +88,7 @@ export async function mount(root) {
           Object.keys(byLogin).length
             ? h("ul", {}, Object.entries(byLogin).map(([s, n]) => h("li", {}, chip(s), ` ${n}`)))
             : h("p", { class: "muted" }, "No accounts yet."),
-          status.scheduling.unassigned.length
-            ? h(
-                "p",
-                { class: "muted" },
-                "Unassigned: ",
-                status.scheduling.unassigned.map((u) => `${u.account_id} (${u.reason})`).join(", "),
-              )
-            : null,
+          unassigned(status.scheduling.unassigned),
         ),
         h(
           "section",

@@ -20,6 +20,10 @@ import { unread } from "../unread.js";
 import { VList } from "../vlist.js";
 
 const PAGE = 50;
+// Up to PICK_ALL accounts each get a button above the list; with more, a select holds them all and only the
+// PICK_BUSY with the most unread (and the chosen one) keep a button, on one line even at 1280 px.
+const PICK_ALL = 8;
+const PICK_BUSY = 5;
 const ROW = 74; // px, the fixed height of a list row (app.css .items li)
 const KIND = { comment: "comment", discussion: "reply", direct_message: "DM" };
 const KINDS = [
@@ -29,6 +33,8 @@ const KINDS = [
   ["direct_message", "DMs"],
 ];
 const COUNT_FIELD = { comment: "unread_comments", discussion: "unread_discussions", direct_message: "unread_direct_messages" };
+// What the agent typed and did not send, per thread: it waits for them across threads and pages.
+const drafts = new Map(); // thread key -> text
 
 /** `text` with every occurrence of `terms` (case-insensitive) in <mark>. */
 function highlighted(text, terms) {
@@ -71,7 +77,12 @@ export async function mount(root, { args }) {
       search.blur();
     }
   });
-  const picker = h("div", { class: "accounts-pick", role: "group", "aria-label": "Account" });
+  // The select stays in place while the buttons are redrawn, so live counts never close it under the reader.
+  const accountSelect = h("select", { id: "account-select" });
+  accountSelect.addEventListener("change", () => setFilter({ account: accountSelect.value, work: null, conversation: null }));
+  const accountLabel = h("label", { class: "row check", hidden: true }, "Account ", accountSelect);
+  const pickButtons = h("span", { class: "pick-buttons" });
+  const picker = h("div", { class: "accounts-pick", role: "group", "aria-label": "Account" }, pickButtons, accountLabel);
   const kinds = h("div", { class: "kinds", role: "group", "aria-label": "Kind" });
   const unreadOnly = h("input", { type: "checkbox", id: "unread-only" });
   unreadOnly.addEventListener("change", () => setFilter({ unread: unreadOnly.checked }));
@@ -111,11 +122,25 @@ export async function mount(root, { args }) {
         " ",
         h("span", { class: "badge", dataset: { n: n ?? 0 }, "aria-label": `${n ?? 0} unread` }, n || ""),
       );
-    swap(
-      picker,
-      pick("", "All accounts", total?.total_unread),
-      unread.accounts.map((a) => pick(a.user_id, a.user_name || a.user_id, a.unread)),
-    );
+    // A hundred account buttons would push the list off the screen.
+    const all = unread.accounts;
+    const few = all.length <= PICK_ALL;
+    const busy = [...all].filter((a) => a.unread).sort((a, b) => b.unread - a.unread).slice(0, PICK_BUSY);
+    const chosen = all.find((a) => a.user_id === f.account);
+    const shown = few ? all : chosen && !busy.includes(chosen) ? [chosen, ...busy.slice(0, PICK_BUSY - 1)] : busy;
+    if (!few && document.activeElement !== accountSelect) {
+      const byUnread = [...all].sort((a, b) => b.unread - a.unread);
+      swap(
+        accountSelect,
+        h("option", { value: "" }, `Every account (${all.length})`),
+        byUnread.map((a) =>
+          h("option", { value: a.user_id, selected: a.user_id === f.account }, `${a.user_name || a.user_id}${a.unread ? ` (${a.unread})` : ""}`),
+        ),
+      );
+      accountSelect.value = f.account;
+    }
+    swap(pickButtons, pick("", "All accounts", total?.total_unread), shown.map((a) => pick(a.user_id, a.user_name || a.user_id, a.unread)));
+    accountLabel.hidden = few;
     const stats = f.account ? unread.accounts.find((a) => a.user_id === f.account)?.stats : total;
     swap(
       kinds,
@@ -254,6 +279,7 @@ export async function mount(root, { args }) {
   function announced(fact) {
     const d = fact.data?.data || {};
     const kind = fact.name === "inbox.message_observed" ? "direct_message" : d.parent_comment_id ? "discussion" : "comment";
+    if (inOpenThread(d)) threadNews(d.comment_id || d.message_id);
     const hidden =
       (f.account && d.account_id !== f.account) ||
       (f.kind && f.kind !== kind) ||
@@ -369,38 +395,51 @@ export async function mount(root, { args }) {
     return item.kind === "direct_message" ? `${item.account_id}|dm|${item.conversation_id}` : `${item.account_id}|c|${item.id}`;
   }
 
+  function keepDraft() {
+    if (!opened) return;
+    const text = replyText.value;
+    if (text.trim()) drafts.set(threadKey(opened), text);
+    else drafts.delete(threadKey(opened));
+  }
+
   async function openThread(item) {
+    keepDraft();
     opened = item;
     chat = null;
     clear(thread, threadHead, threadBody, replyForm, outbox);
-    replyText.value = "";
+    replyText.value = drafts.get(threadKey(item)) || "";
     aimAtWork(false);
     drawOutbox();
     if (matchMedia("(max-width: 760px)").matches) thread.scrollIntoView({ block: "start" });
     await drawThread();
   }
 
+  const markRead = (item) => (item.is_read ? null : h("button", { type: "button", id: "mark-read", onclick: () => readItems([item]) }, "Mark read"));
+
+  function drawChatHead(item) {
+    swap(
+      threadHead,
+      h("h2", {}, `DM with ${item.peer?.user_name || item.who}`),
+      h("div", { class: "muted small" }, accountName(item.account_id)),
+      h(
+        "div",
+        { class: "row" },
+        markRead(item),
+        h("button", { type: "button", id: "read-conversation", onclick: () => readScope({ conversation_id: item.conversation_id, account_id: item.account_id }) }, "Mark conversation read"),
+        h("button", { type: "button", onclick: () => setFilter({ conversation: { account_id: item.account_id, conversation_id: item.conversation_id, name: item.peer?.user_name || item.who }, work: null }) }, "Only this conversation"),
+      ),
+    );
+  }
+
   async function drawThread() {
     const item = opened;
     if (!item) return;
-    const actions = [];
-    if (!item.is_read) actions.push(h("button", { type: "button", id: "mark-read", onclick: () => readItems([item]) }, "Mark read"));
+    const actions = [markRead(item)];
     if (item.kind === "direct_message") {
-      swap(
-        threadHead,
-        h("h2", {}, `DM with ${item.peer?.user_name || item.who}`),
-        h("div", { class: "muted small" }, accountName(item.account_id)),
-        h(
-          "div",
-          { class: "row" },
-          actions,
-          h("button", { type: "button", id: "read-conversation", onclick: () => readScope({ conversation_id: item.conversation_id, account_id: item.account_id }) }, "Mark conversation read"),
-          h("button", { type: "button", onclick: () => setFilter({ conversation: { account_id: item.account_id, conversation_id: item.conversation_id, name: item.peer?.user_name || item.who }, work: null }) }, "Only this conversation"),
-        ),
-      );
+      drawChatHead(item);
       const page = await conversationPage(item);
       if (opened !== item) return;
-      chat = { item, cursor: page.cursor, has_more: page.has_more, loading: false, messages: page.messages };
+      chat = { item, cursor: page.cursor, has_more: page.has_more, loading: false, ids: new Set(page.messages.map((m) => m.id)) };
       swap(threadBody, page.has_more ? h("p", { class: "muted small older" }, "Scroll up for earlier messages") : null, page.messages.map(bubble));
       threadBody.classList.add("chat");
       threadBody.scrollTop = threadBody.scrollHeight;
@@ -462,6 +501,7 @@ export async function mount(root, { args }) {
       const before = threadBody.scrollHeight;
       c.cursor = page.cursor;
       c.has_more = page.has_more;
+      for (const m of page.messages) c.ids.add(m.id);
       threadBody.querySelector(".older")?.remove();
       threadBody.prepend(...(c.has_more ? [h("p", { class: "muted small older" }, "Scroll up for earlier messages")] : []), ...page.messages.map(bubble));
       threadBody.scrollTop += threadBody.scrollHeight - before;
@@ -469,6 +509,51 @@ export async function mount(root, { args }) {
       c.loading = false;
     }
   });
+
+  /** Whether a new comment or DM (a fact's data) belongs to the open thread. */
+  function inOpenThread(d) {
+    const o = opened;
+    if (!o || d.account_id !== o.account_id) return false;
+    if (o.kind === "direct_message") return d.conversation_id === o.conversation_id;
+    const head = o.kind === "discussion" ? o.parent_comment_id : o.id;
+    return d.comment_id === head || d.parent_comment_id === head;
+  }
+
+  /** Messages newer than the chat shows, added below; a reader at the bottom follows them, one scrolled up stays put. */
+  async function chatNewer(item) {
+    const page = await conversationPage(item);
+    const c = chat;
+    if (!c || c.item !== item || opened !== item) return;
+    const added = page.messages.filter((m) => !c.ids.has(m.id));
+    if (!added.length) return;
+    const atBottom = threadBody.scrollHeight - threadBody.scrollTop - threadBody.clientHeight < 40;
+    for (const m of added) c.ids.add(m.id);
+    threadBody.append(...added.map(bubble));
+    if (atBottom) threadBody.scrollTop = threadBody.scrollHeight;
+  }
+
+  /** The open thread again after a change (a new message, a send, a read), without losing the reader's place. */
+  async function refreshOpen() {
+    const item = opened;
+    if (!item) return;
+    if (item.kind === "direct_message") {
+      drawChatHead(item);
+      if (chat?.item === item) await chatNewer(item);
+      return;
+    }
+    const top = threadBody.scrollTop;
+    await drawThread();
+    if (opened === item) threadBody.scrollTop = top;
+  }
+
+  /** The feed announced `id` in the open thread: the read models may show it a moment later, so look a few times. */
+  async function threadNews(id, tries = 12) {
+    const item = opened;
+    if (!item) return;
+    await refreshOpen().catch((err) => console.warn("thread:", err.message));
+    if (opened !== item || tries <= 1 || threadBody.querySelector(`.msg[data-id="${CSS.escape(id)}"]`)) return;
+    setTimeout(() => threadNews(id, tries - 1), 500);
+  }
 
   // ---------------------------------------------------------------- answering
 
@@ -502,7 +587,10 @@ export async function mount(root, { args }) {
     r.reason = null;
     if (!entry) list.push(r);
     outboxes.set(key, list);
-    if (!entry) replyText.value = "";
+    if (!entry) {
+      replyText.value = "";
+      drafts.delete(key);
+    }
     drawOutbox();
     try {
       const sent = await send(r.item, text, requestId());
@@ -510,11 +598,20 @@ export async function mount(root, { args }) {
       // The feed may have told the outcome before this answer came.
       r.status = settled.get(sent.id)?.status || sent.status;
       r.reason = settled.get(sent.id)?.reason || null;
+      answered(item, r.item);
     } catch (err) {
       r.status = "failed";
       r.reason = err.message;
     }
     drawOutbox();
+  }
+
+  // What the agent answered they have read: a DM answers its whole conversation, a reply the comment it
+  // is under. A comment on the work answers nobody in particular.
+  function answered(item, target) {
+    if (target.kind === "work") return;
+    if (item.kind === "direct_message") readScope({ conversation_id: item.conversation_id, account_id: item.account_id });
+    else readItems([item]);
   }
 
   const retry = (r) => sendReply(r.text, r);
@@ -528,7 +625,7 @@ export async function mount(root, { args }) {
     for (const list of outboxes.values())
       for (const r of list) if (r.id === d.reply_id) Object.assign(r, outcome);
     drawOutbox();
-    if (outcome.status === "sent" && opened) drawThread().catch(() => null);
+    if (outcome.status === "sent") refreshOpen().catch(() => null);
   }
 
   // While the feed is down, new items and pending replies are asked after.
@@ -571,7 +668,7 @@ export async function mount(root, { args }) {
       }
       const keys = new Set(items.map((i) => i.key));
       markLocally((i) => keys.has(i.key));
-      if (opened) drawThread().catch(() => null);
+      refreshOpen().catch(() => null);
       unread.refreshSoon();
     } catch (err) {
       toast(err.message, "bad");
@@ -591,7 +688,7 @@ export async function mount(root, { args }) {
         (!scope.content_id || i.content_id === scope.content_id) &&
         (!scope.types || scope.types === i.kind),
       );
-      if (opened) drawThread().catch(() => null);
+      refreshOpen().catch(() => null);
       unread.refreshSoon();
       if (f.unread) reload();
     } catch (err) {
@@ -661,6 +758,7 @@ export async function mount(root, { args }) {
   await reload();
   if (unread.total) drawFilters();
   return () => {
+    keepDraft();
     offInbox();
     offReplies();
     unread.removeEventListener("change", onCounts);
