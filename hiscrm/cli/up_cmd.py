@@ -107,7 +107,7 @@ async def run(args: argparse.Namespace) -> int:
         async def connect_as(role: str) -> HiscrmClient:
             credentials = auth.role(role) if auth else None
             nc = await connect(s.servers, f"hiscrm-up-{role}", wait_s=s.connect_timeout_s, credentials=credentials)
-            stack.push_async_callback(nc.drain)
+            stack.push_async_callback(let_go, nc)
             return nc
 
         admin_nc = await connect_as("admin")
@@ -174,6 +174,14 @@ async def run(args: argparse.Namespace) -> int:
         await supervise(services, stop)
     print("stopped", flush=True)
     return 0
+
+
+async def let_go(nc: HiscrmClient) -> None:
+    """Drain the connection, as `nats_client` does: one reconnecting to a broker that is gone (killed
+    under us) cannot drain (and nats-py's close fails on its dead transport under uvloop too), and
+    that must not replace the reason `up` stops with a traceback."""
+    with contextlib.suppress(Exception):
+        await nc.drain()
 
 
 def worker_credentials(data_dir: Path, worker_id: str, pid_file: Path) -> dict[str, str]:

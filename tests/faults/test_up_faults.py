@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -192,7 +193,8 @@ def test_a_killed_up_leaves_nothing_running_and_a_restart_runs_alone(data: Path,
 
 
 def test_an_orphaned_broker_from_an_earlier_run_is_stopped_before_up_starts_its_own(data: Path) -> None:
-    """What a crash of an `up` without a lifeline left: a broker on the data dir and its pid file."""
+    """What a crash of an `up` without a lifeline left: a broker on the data dir and its pid file. Then
+    that up's own broker killed under it: up stops, naming it, rather than serve on without a broker."""
     first = Up(data, "--no-demo", "--no-worker")
     try:
         first.wait_for("Ctrl-C stops everything")
@@ -213,7 +215,12 @@ def test_an_orphaned_broker_from_an_earlier_run_is_stopped_before_up_starts_its_
             second.wait_for("Ctrl-C stops everything")
             assert f"stopped nats-server pid {orphan.pid} left running by an earlier run" in second.output
             assert orphan.wait(10) is not None
-            assert second.interrupt() == 0
+            (broker,) = [pid for pid in processes_of(data) if "nats-server" in command_line(pid)]
+            os.kill(broker, signal.SIGKILL)
+            assert second.process.wait(60) == 2, second.output[-3000:]
+            assert f"nats-server (pid {broker}) was killed by SIGKILL" in second.output, second.output[-3000:]
+            assert "Traceback" not in second.output, second.output[-3000:]
+            wait_until(lambda: not processes_of(data), "every process of the stopped up is gone", timeout=30)
         finally:
             second.finish()
     finally:
