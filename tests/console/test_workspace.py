@@ -368,7 +368,9 @@ def test_a_dm_arriving_in_the_open_conversation_shows_there_and_answering_reads_
     page = browser.page
     sign_in(browser, up, story["agent"])
     first = f"请问还有货吗 {int(time.time())}"
-    peer = up.control("POST", "/messages", {"uid": DEMO_UID, "text": first, "sender": {"nickname": LONG_NAME}})
+    peer = up.control("POST", "/messages", {"uid": DEMO_UID, "text": "你好", "sender": {"nickname": LONG_NAME}})
+    for said in [f"补充 {i}" for i in range(8)] + [first]:  # a conversation taller than the thread
+        up.control("POST", "/messages", {"uid": DEMO_UID, "text": said, "sender": {"uid": peer["sender_uid"]}})
     row = page.locator("ul.items li[data-key]", has_text=first)
     expect(row).to_be_visible(timeout=120_000)  # live, at the top
     # A long name is cut with an ellipsis on its own line, not wrapped out of the row.
@@ -381,12 +383,13 @@ def test_a_dm_arriving_in_the_open_conversation_shows_there_and_answering_reads_
     again = f"我想要两件 {int(time.time())}"
     up.control("POST", "/messages", {"uid": DEMO_UID, "text": again, "sender": {"uid": peer["sender_uid"]}})
     expect(page.locator("ul.items li[data-key]").first).to_contain_text(again, timeout=120_000)
+    story["dm"] = again
     expect(body.locator(".msg").last).to_contain_text(again, timeout=10_000)
     assert body.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") < 40
     browser.shot("workspace-dm-live-in-thread")
     # Answering the conversation reads it: no unread mark is left for the agent to clear by hand.
     unread_before = _stats(up, story["agent"])["unread_direct_messages"]
-    assert unread_before >= 2
+    assert unread_before >= 11
     page.locator("#reply-text").fill("有的，已为您预留两件")
     page.locator("#reply-text").press("Enter")
     expect(page.locator(".outbox li").last).to_have_attribute("data-status", "sent", timeout=90_000)
@@ -394,12 +397,33 @@ def test_a_dm_arriving_in_the_open_conversation_shows_there_and_answering_reads_
     expect(answered).not_to_have_class(re.compile("unread"))
     wait_until(
         "the conversation read",
-        lambda: _stats(up, story["agent"])["unread_direct_messages"] == unread_before - 2,
+        lambda: _stats(up, story["agent"])["unread_direct_messages"] == unread_before - 11,
         20,
         up,
     )
-    story["dm"] = again
     browser.shot("workspace-dm-answered-read")
+
+
+def test_a_refused_answer_leaves_the_comment_unread(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    text = f"能发个链接吗 {int(time.time())}"
+    new_comment(up, story, text, "要链接的观众")
+    row = page.locator("ul.items li[data-key]", has_text=text)
+    expect(row).to_be_visible(timeout=120_000)
+    up.control("POST", f"/accounts/{DEMO_UID}/arm", {"mode": "refuse", "kind": "comment_reply", "times": 1})
+    row.get_by_role("button").click()
+    page.locator("#reply-text").fill("链接在主页")
+    page.locator("#reply-text").press("Enter")
+    failed = page.locator(".outbox li", has_text="链接在主页")
+    expect(failed).to_have_attribute("data-status", "failed", timeout=90_000)
+    expect(failed.locator(".error")).not_to_be_empty()  # the platform's words
+    page.wait_for_timeout(1000)  # what a wrongly read item would take to lose its mark
+    expect(row.locator(".who")).to_have_class(re.compile("unread"))
+    # Retried and sent, it is read.
+    failed.get_by_role("button", name="Retry").click()
+    expect(failed).to_have_attribute("data-status", "sent", timeout=90_000)
+    expect(row.locator(".who")).not_to_have_class(re.compile("unread"))
+    browser.shot("workspace-refused-then-retried")
 
 
 def test_a_draft_waits_while_the_agent_reads_other_threads(up: Up, browser: Browser, story: dict[str, Any]) -> None:
@@ -448,16 +472,13 @@ def test_a_hundred_accounts_on_a_laptop_screen(up: Up, browser: Browser, story: 
         assert page.url.endswith("#/inbox/shop-042")
         select.select_option(value=DEMO)
         expect(first).to_be_visible()
-        # A thread open at 720 px: the thread is no taller than the list beside it, so the reply box, Send and
-        # the outcomes under it are in view without scrolling the page.
-        first.get_by_role("button").click()
-        expect(page.locator("#reply-send")).to_be_visible()
-        send_box = page.locator("#reply-send").bounding_box()
-        assert send_box is not None and send_box["y"] + send_box["height"] <= 720
-        bottoms = page.evaluate(
-            "[...document.querySelectorAll('.inbox > .panel')].map((e) => e.getBoundingClientRect().bottom)"
-        )
-        assert bottoms[1] <= bottoms[0] + 8, bottoms
+        # A long conversation open at 720 px: its messages scroll inside the thread, and the reply box, Send and
+        # the outcomes under it stay in view without scrolling the page.
+        page.locator("ul.items li[data-key]", has_text=story["dm"]).get_by_role("button").click()
+        expect(page.locator(".thread-body .msg")).to_have_count(12)
+        for part in ("#reply-send", ".panel.thread"):
+            box = page.locator(part).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 720, (part, box)
         browser.shot("workspace-hundred-accounts-720")
         # The operator's dashboard says who waits for a worker once per reason, not a hundred times.
         sign_in(browser, up, up.token)

@@ -582,7 +582,7 @@ export async function mount(root, { args }) {
     if (!text || !item) return;
     const key = threadKey(item);
     const list = outboxes.get(key) || [];
-    const r = entry || { text, status: "pending", item: onWork ? workTarget(item) : item };
+    const r = entry || { text, status: "pending", item: onWork ? workTarget(item) : item, answers: item };
     r.status = "pending";
     r.reason = null;
     if (!entry) list.push(r);
@@ -598,7 +598,7 @@ export async function mount(root, { args }) {
       // The feed may have told the outcome before this answer came.
       r.status = settled.get(sent.id)?.status || sent.status;
       r.reason = settled.get(sent.id)?.reason || null;
-      answered(item, r.item);
+      answered(r);
     } catch (err) {
       r.status = "failed";
       r.reason = err.message;
@@ -606,10 +606,13 @@ export async function mount(root, { args }) {
     drawOutbox();
   }
 
-  // What the agent answered they have read: a DM answers its whole conversation, a reply the comment it
-  // is under. A comment on the work answers nobody in particular.
-  function answered(item, target) {
-    if (target.kind === "work") return;
+  // What the agent answered they have read, once the answer reached the platform (a refused one leaves it
+  // unread, to be answered still): a DM answers its whole conversation, a reply the comment it is under. A
+  // comment on the work answers nobody in particular.
+  function answered(r) {
+    if (r.status !== "sent" || r.read || r.item.kind === "work") return;
+    r.read = true;
+    const item = r.answers;
     if (item.kind === "direct_message") readScope({ conversation_id: item.conversation_id, account_id: item.account_id });
     else readItems([item]);
   }
@@ -623,7 +626,11 @@ export async function mount(root, { args }) {
     const outcome = { status: fact.name === "reply.failed" ? "failed" : "sent", reason: d.reason || null };
     settled.set(d.reply_id, outcome);
     for (const list of outboxes.values())
-      for (const r of list) if (r.id === d.reply_id) Object.assign(r, outcome);
+      for (const r of list)
+        if (r.id === d.reply_id) {
+          Object.assign(r, outcome);
+          answered(r);
+        }
     drawOutbox();
     if (outcome.status === "sent") refreshOpen().catch(() => null);
   }
