@@ -17,6 +17,7 @@ from hiscrm.bench.workload import facts
 from hiscrm.config import REPO_ROOT
 from hiscrm.facts import catalogue as c
 from hiscrm.facts import codec
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.projector.rebuild import build_into, first_difference, rebuild
 from hiscrm.projector.runner import Projector
 from hiscrm.projector.storage import Generations, ModelEnv
@@ -173,7 +174,9 @@ def test_sigkill_at_random_points_never_loses_or_doubles_a_fact(broker, tmp_path
 
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "hiscrm", "projector", "--batch-size", str(rng.choice([100, 500, 2000]))],
+            lifeline_command(
+                [sys.executable, "-m", "hiscrm", "projector", "--batch-size", str(rng.choice([100, 500, 2000]))]
+            ),
             env=env,
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,

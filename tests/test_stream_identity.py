@@ -25,6 +25,7 @@ import msgspec
 from hiscrm.config import REPO_ROOT
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.subjects import EVENTS_STREAM
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.projector.live import LiveModels
 from hiscrm.projector.origin import stream_now
 from hiscrm.projector.rebuild import rebuild
@@ -149,8 +150,10 @@ async def test_up_rebuilds_when_the_stream_is_recreated_under_it_and_skips_nothi
     env = {k: v for k, v in os.environ.items() if not k.startswith("HISCRM_")}
     with log_path.open("wb") as log:
         up = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hiscrm", "up", "--no-demo", "--no-worker", "--data-dir", str(data),
-            "--api-port", str(api_port), "--nats-port", str(nats_port),
+            *lifeline_command([
+                sys.executable, "-m", "hiscrm", "up", "--no-demo", "--no-worker", "--data-dir", str(data),
+                "--api-port", str(api_port), "--nats-port", str(nats_port),
+            ]),
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT,
         )  # fmt: skip
     try:

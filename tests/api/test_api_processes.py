@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from hiscrm.api.auth import Tokens
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.store.auth import AuthSetup
 from hiscrm.store.broker import EmbeddedBroker, free_port
 
@@ -26,7 +27,7 @@ START_S = 60
 
 def _hiscrm(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "hiscrm", *args],
+        lifeline_command([sys.executable, "-m", "hiscrm", *args]),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hiscrm.api.local_workers import LocalWorkers, NotManaged, SpawnFailed, WorkerSpec, tail_lines
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.procs import alive
 from tests.api.api_client import stand_in_command
 
@@ -139,7 +140,7 @@ def test_every_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> N
         "    await asyncio.sleep(600)\n"
         "asyncio.run(main())\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(lifeline_command([sys.executable, "-c", script]), stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())

@@ -17,6 +17,7 @@ from hiscrm.config import REPO_ROOT
 from hiscrm.coordinator.lease import Lease, LeaseValue
 from hiscrm.facts import catalogue as c
 from hiscrm.facts.subjects import COORDINATOR_LEASE, PRESENCE_BUCKET
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.store import kv
 from hiscrm.store.broker import EmbeddedBroker
 from hiscrm.store.connection import connect
@@ -71,7 +72,7 @@ async def test_one_lease_holder_at_a_time_and_takeover_after_expiry(nc, broker: 
 def coordinator_process(broker: EmbeddedBroker, tmp_path: Path, name: str, env: dict[str, str]) -> subprocess.Popen:  # type: ignore[type-arg]
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "hiscrm", "coordinator", "--id", name],
+        lifeline_command([sys.executable, "-m", "hiscrm", "coordinator", "--id", name]),
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, **env, "HISCRM_NATS_URL": broker.url, "HISCRM_DATA_DIR": str(tmp_path / name)},

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.sandbox.app import create_app
 from hiscrm.sandbox.auth import CSRF_HEADER as CSRF
 from hiscrm.sandbox.control import host_refusal
@@ -225,16 +226,9 @@ async def test_cli_serves_until_sigterm_and_saves_state(tmp_path: Path) -> None:
     port = free_port()
     state = tmp_path / "world.json"
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hiscrm",
-        "sandbox",
-        "--port",
-        str(port),
-        "--state",
-        str(state),
-        "--seed",
-        "empty",
+        *lifeline_command(
+            [sys.executable, "-m", "hiscrm", "sandbox", "--port", str(port), "--state", str(state), "--seed", "empty"]
+        ),
         cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

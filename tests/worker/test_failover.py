@@ -17,6 +17,7 @@ import pytest
 from hiscrm.config import REPO_ROOT
 from hiscrm.facts.catalogue import AccountAssigned, SnapshotSynced, WorkerRegistered, WorkerWentOffline
 from hiscrm.facts.subjects import aggregate_type_filter
+from hiscrm.lifeline import command_for as lifeline_command
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.worker import seen
 from tests.worker.conftest import KITCHEN, RIDER, Cluster, Sandbox, all_facts, wait_for_facts
@@ -41,7 +42,7 @@ async def spawn(cluster: Cluster, master_env: dict[str, str], tmp_path: Path) ->
         log = (tmp_path / f"{worker_id}.log").open("wb")
         started.append(
             subprocess.Popen(
-                [sys.executable, "-m", "hiscrm", "worker", *args, "--base-url", cluster.sandbox.base],
+                lifeline_command([sys.executable, "-m", "hiscrm", "worker", *args, "--base-url", cluster.sandbox.base]),
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
