@@ -282,8 +282,8 @@ class _Connection(asyncio.Protocol):
     """One client connection: parses its requests and runs them one after the other, in order."""
 
     __slots__ = (
-        "client", "current", "drained", "expect", "head_bytes", "headers", "in_head", "local", "parser", "parsing",
-        "queue", "read_paused", "refused", "server", "ticks", "transport", "url", "write_paused",
+        "client", "connection", "current", "drained", "expect", "head_bytes", "headers", "in_head", "local", "parser",
+        "parsing", "queue", "read_paused", "refused", "server", "ticks", "transport", "url", "write_paused",
     )  # fmt: skip
 
     def __init__(self, server: _Server) -> None:
@@ -295,6 +295,7 @@ class _Connection(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect = False
+        self.connection = False  # the request has a Connection header
         self.in_head = False
         self.head_bytes = 0
         self.ticks = 0  # timer ticks the client has kept us waiting
@@ -369,6 +370,7 @@ class _Connection(asyncio.Protocol):
         self.url = b""
         self.headers = []
         self.expect = False
+        self.connection = False
         self.in_head = True
         self.ticks = 0
 
@@ -380,6 +382,8 @@ class _Connection(asyncio.Protocol):
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace, which is not part of the value
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect = True
+        elif name == b"connection":
+            self.connection = True
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -406,7 +410,10 @@ class _Connection(asyncio.Protocol):
         if "%" in path:
             path = unquote(path)
         method = parser.get_method()
-        version = parser.get_http_version()
+        keep_alive = parser.should_keep_alive()
+        # llhttp parses HTTP 0.9, 1.0, 1.1 and 2.0 and, without a Connection header, keeps only 1.1 alive: the
+        # version is then known without asking the parser for it, which formats a new string each time.
+        version = "1.1" if keep_alive and not self.connection else parser.get_http_version()
         scope = {
             "type": "http",
             "asgi": _ASGI,
@@ -421,8 +428,9 @@ class _Connection(asyncio.Protocol):
             "client": self.client,
             "server": self.local,
         }
-        keep_alive = parser.should_keep_alive() and not self.server.stopping
-        exchange = _Exchange(self, scope, keep_alive, self.expect, version == "1.0", method == b"HEAD")
+        exchange = _Exchange(
+            self, scope, keep_alive and not self.server.stopping, self.expect, version == "1.0", method == b"HEAD"
+        )
         self.parsing = exchange
         if self.current is None and not self.queue:
             self.run(exchange)
@@ -468,7 +476,8 @@ class _Connection(asyncio.Protocol):
                 return
             self.run(following)
         self.ticks = 0
-        self.update_reading()
+        if self.read_paused:  # only a queue or a piled body pause reading, and either may be gone now
+            self.update_reading()
 
     def refuse(self, status: int, message: str) -> None:
         """Answer `status` after whatever is ahead of it, then close: the stream cannot be read on."""

@@ -254,6 +254,21 @@ async def test_keep_alive_answers_requests_one_after_the_other_on_one_connection
         await client.close()
 
 
+async def test_the_scope_names_the_request_s_http_version_whatever_its_connection_header(probe: Probe) -> None:
+    """The version is read from the parser only when keep-alive does not already tell it (http_server's
+    on_headers_complete): every version llhttp parses, with and without each Connection header."""
+    async with serving(probe) as served:
+        for version in ("0.9", "1.0", "1.1", "2.0"):
+            for connection in ((), ("Connection: close",), ("Connection: keep-alive",)):
+                client = await Client.open(served.port)
+                await client.send(get("/echo", *connection, version=version))
+                answer = await client.response()
+                assert answer.json()["http_version"] == version, (version, connection)
+                kept = (version == "1.1" and not connection) or connection == ("Connection: keep-alive",)
+                assert (answer.headers.get("connection") != "close") == kept, (version, connection)
+                await client.close()
+
+
 async def test_absolute_form_target_is_split_into_path_and_query(probe: Probe) -> None:
     async with serving(probe) as served:
         client = await Client.open(served.port)
