@@ -407,6 +407,7 @@ def test_a_dm_arriving_in_the_open_conversation_shows_there_and_answering_reads_
 def test_a_refused_answer_leaves_the_comment_unread(up: Up, browser: Browser, story: dict[str, Any]) -> None:
     page = browser.page
     text = f"能发个链接吗 {int(time.time())}"
+    story["link"] = text
     new_comment(up, story, text, "要链接的观众")
     row = page.locator("ul.items li[data-key]", has_text=text)
     expect(row).to_be_visible(timeout=120_000)
@@ -424,6 +425,32 @@ def test_a_refused_answer_leaves_the_comment_unread(up: Up, browser: Browser, st
     expect(failed).to_have_attribute("data-status", "sent", timeout=90_000)
     expect(row.locator(".who")).not_to_have_class(re.compile("unread"))
     browser.shot("workspace-refused-then-retried")
+
+
+def test_a_reply_refused_while_the_agent_is_on_another_page_waits_there_to_be_retried(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    up.control("POST", f"/accounts/{DEMO_UID}/arm", {"mode": "refuse", "kind": "comment_reply", "times": 1})
+    page.locator("ul.items li[data-key]", has_text=story["link"]).get_by_role("button").click()
+    page.locator("#reply-text").fill("已私信您链接")
+    page.locator("#reply-text").press("Enter")
+    expect(page.locator(".outbox li", has_text="已私信您链接")).to_be_visible()
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.locator("main h1")).to_have_text("Notifications")
+    wait_until(
+        "the platform refusing the reply",
+        lambda: "comment_reply" not in up.control("GET", f"/accounts/{DEMO_UID}")["arms"],
+        90,
+        up,
+    )
+    page.wait_for_timeout(2000)  # the worker's report on its way to the read models
+    page.locator('[data-nav="inbox"]').click()
+    page.locator("ul.items li[data-key]", has_text=story["link"]).get_by_role("button").click()
+    refused = page.locator(".outbox li", has_text="已私信您链接")
+    expect(refused).to_have_attribute("data-status", "failed", timeout=30_000)
+    expect(refused.get_by_role("button", name="Retry")).to_be_visible()
+    browser.shot("workspace-refused-while-away")
 
 
 def test_a_draft_waits_while_the_agent_reads_other_threads(up: Up, browser: Browser, story: dict[str, Any]) -> None:
@@ -446,6 +473,36 @@ def test_a_draft_waits_while_the_agent_reads_other_threads(up: Up, browser: Brow
     expect(page.locator("#reply-text")).to_have_value(draft)
     browser.shot("workspace-draft-kept")
     page.locator("#reply-text").fill("")
+
+
+def test_a_search_of_punctuation_alone_is_told_at_once(up: Up, browser: Browser) -> None:
+    page = browser.page
+    page.locator("#search").fill("？？")
+    page.locator("#search").press("Enter")
+    expect(page.locator(".toast.bad").last).to_contain_text("punctuation alone")
+    expect(page.locator(".scoped")).not_to_contain_text("search:")  # the list is not passed off as results
+    expect(page.locator("ul.items li[data-key]").first).to_be_visible()
+    page.locator("#search").press("Escape")
+
+
+def test_a_comment_the_crawler_sees_after_newer_items_still_arrives_live(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    expect(page.locator("ul.items li[data-key]").first).to_be_visible()
+    # Written five minutes ago on the platform, seen only now: the list already holds newer items.
+    text = f"五分钟前的评论 {int(time.time())}"
+    late = {"aweme_id": story["work"], "text": text, "user": {"nickname": "迟到观众"}}
+    late["create_time"] = int(time.time()) - 300
+    up.control("POST", "/comments", late)
+    wait_until(
+        "the crawler seeing the late comment",
+        lambda: text in str(im_get(up, story["agent"], "/api/im/search", q=text.split()[0])),
+        120,
+        up,
+    )
+    expect(page.locator("ul.items li[data-key]", has_text=text)).to_be_visible(timeout=15_000)
+    browser.shot("workspace-late-comment-live")
 
 
 def test_a_hundred_accounts_on_a_laptop_screen(up: Up, browser: Browser, story: dict[str, Any]) -> None:
@@ -488,5 +545,14 @@ def test_a_hundred_accounts_on_a_laptop_screen(up: Up, browser: Browser, story: 
         assert waiting.count() <= 3
         assert sum(int(li.get_attribute("data-count") or 0) for li in waiting.all()) >= 90
         browser.shot("dashboard-hundred-accounts-720")
+        # The accounts page narrowed to those to log in, then to one by name.
+        page.get_by_role("link", name="Accounts").click()
+        page.locator("#login-filter").select_option("not_logged_in")
+        expect(page.locator("tr[data-account-id]")).to_have_count(100)
+        expect(page.locator('tr[data-account-id][data-login-status="logged_in"]')).to_have_count(0)
+        page.locator("#account-filter").fill("门店账号042")
+        expect(page.locator("tr[data-account-id]")).to_have_count(1)
+        expect(page.locator("#accounts-shown")).to_have_text("1 of 101 shown")
+        browser.shot("accounts-filtered-720")
     finally:
         page.set_viewport_size({"width": 1280, "height": 860})

@@ -279,15 +279,49 @@ export async function mount(root) {
     );
   }
 
-  async function refresh() {
-    const [accounts, runtime] = await Promise.all([v1("GET", "/api/v1/accounts"), v1("GET", "/api/v1/accounts/status/all")]);
-    freshness = Object.fromEntries(runtime.map((r) => [r.id, r.runtime.last_pass_at]));
+  // A hundred accounts make a page of thousands of pixels: the operator narrows it by login state and by
+  // name, id or nickname, and the filters hold across live refreshes.
+  let accounts = [];
+  const byText = h("input", { type: "search", id: "account-filter", placeholder: "Name, id or nickname", "aria-label": "Filter accounts", autocomplete: "off" });
+  const byLogin = h("select", { id: "login-filter", "aria-label": "Login state" });
+  const shownCount = h("span", { class: "muted small", id: "accounts-shown" });
+  byText.addEventListener("input", () => draw());
+  byLogin.addEventListener("change", () => draw());
+
+  function draw() {
+    const counts = new Map();
+    for (const a of accounts) counts.set(a.login_status, (counts.get(a.login_status) || 0) + 1);
+    const login = byLogin.value;
+    if (document.activeElement !== byLogin) {
+      swap(
+        byLogin,
+        h("option", { value: "" }, `every login state (${accounts.length})`),
+        [...counts].map(([state, n]) => h("option", { value: state }, `${state.replaceAll("_", " ")} (${n})`)),
+      );
+      byLogin.value = counts.has(login) ? login : "";
+    }
+    const text = byText.value.trim().toLowerCase();
+    const shown = accounts.filter(
+      (a) =>
+        (!byLogin.value || a.login_status === byLogin.value) &&
+        (!text || [a.account_name, a.id, a.user_info?.nickname].some((v) => v && v.toLowerCase().includes(text))),
+    );
+    shownCount.textContent = shown.length === accounts.length ? "" : `${shown.length} of ${accounts.length} shown`;
     swap(
       list,
-      accounts.length
-        ? table(["account", "login", "state", "worker", "crawl health", "last crawl pass", ""], byHealth(accounts).map(row))
-        : h("p", { class: "muted" }, "No accounts yet. Add one, then log it in with its QR code."),
+      !accounts.length
+        ? h("p", { class: "muted" }, "No accounts yet. Add one, then log it in with its QR code.")
+        : shown.length
+          ? table(["account", "login", "state", "worker", "crawl health", "last crawl pass", ""], byHealth(shown).map(row))
+          : h("p", { class: "muted" }, "No account matches the filters."),
     );
+  }
+
+  async function refresh() {
+    const [all, runtime] = await Promise.all([v1("GET", "/api/v1/accounts"), v1("GET", "/api/v1/accounts/status/all")]);
+    freshness = Object.fromEntries(runtime.map((r) => [r.id, r.runtime.last_pass_at]));
+    accounts = all;
+    draw();
   }
 
   clear(
@@ -304,6 +338,7 @@ export async function mount(root) {
         h("button", { type: "button", class: "primary", id: "add-account", onclick: () => act(addAccount, "Account added") }, "Add account"),
       ),
     ),
+    h("div", { class: "toolbar row" }, byText, byLogin, shownCount),
     h("section", { class: "panel" }, list),
   );
   // Logins, assignments and workers come on the feed; the quiet poll keeps "last crawl" times true.

@@ -2,7 +2,7 @@
 // counts, server-side search, threads with their work or as a chat, replies that show pending → sent or
 // failed, read state at every level, and the keyboard (j/k move, Enter opens, r replies, e reads, / searches).
 
-import { im, query } from "../api.js";
+import { im, query, token } from "../api.js";
 import { feed } from "../feed.js";
 import {
   commentThread,
@@ -33,8 +33,19 @@ const KINDS = [
   ["direct_message", "DMs"],
 ];
 const COUNT_FIELD = { comment: "unread_comments", discussion: "unread_discussions", direct_message: "unread_direct_messages" };
-// What the agent typed and did not send, per thread: it waits for them across threads and pages.
-const drafts = new Map(); // thread key -> text
+// Kept while the agent visits other pages of the console, and dropped when another token signs in in this
+// tab: what they typed and did not send, and what they sent from here with its outcome (a refused reply
+// must still be there to retry when they come back).
+const kept = { token: null };
+function keptFor(owner) {
+  if (kept.token !== owner) {
+    kept.token = owner;
+    kept.drafts = new Map(); // thread key -> text
+    kept.outboxes = new Map(); // thread key -> [{id, text, status, reason, item, answers}]
+    kept.settled = new Map(); // reply id -> {status, reason}, from reply.sent / reply.failed facts
+  }
+  return kept;
+}
 
 /** `text` with every occurrence of `terms` (case-insensitive) in <mark>. */
 function highlighted(text, terms) {
@@ -54,7 +65,7 @@ export async function mount(root, { args }) {
   let selectedKey = null;
   let opened = null; // the item whose thread is shown
   let fresh = 0; // items that arrived above while the reader was scrolled away
-  const outboxes = new Map(); // thread key -> [{id, text, status, reason, request}]
+  const { drafts, outboxes, settled } = keptFor(token());
 
   // ---------------------------------------------------------------- filters
 
@@ -67,7 +78,7 @@ export async function mount(root, { args }) {
   });
   const searchForm = h(
     "form",
-    { class: "search", role: "search", onsubmit: (e) => (e.preventDefault(), setFilter({ q: search.value.trim() })) },
+    { class: "search", role: "search", onsubmit: (e) => (e.preventDefault(), searchFor(search.value.trim())) },
     search,
   );
   search.addEventListener("keydown", (e) => {
@@ -83,6 +94,12 @@ export async function mount(root, { args }) {
   const accountLabel = h("label", { class: "row check", hidden: true }, "Account ", accountSelect);
   const pickButtons = h("span", { class: "pick-buttons" });
   const picker = h("div", { class: "accounts-pick", role: "group", "aria-label": "Account" }, pickButtons, accountLabel);
+
+  // The server searches words and characters: punctuation alone is told here, not sent to be refused.
+  function searchFor(q) {
+    if (q && !/[\p{L}\p{N}]/u.test(q)) toast("Search for a word, a name or a number: punctuation alone matches nothing.", "bad");
+    else setFilter({ q });
+  }
   const kinds = h("div", { class: "kinds", role: "group", "aria-label": "Kind" });
   const unreadOnly = h("input", { type: "checkbox", id: "unread-only" });
   unreadOnly.addEventListener("change", () => setFilter({ unread: unreadOnly.checked }));
@@ -238,7 +255,12 @@ export async function mount(root, { args }) {
       vlist.set(page.items);
       status.textContent = `${page.items.length}${hasMore ? "+" : ""} shown`;
     } catch (err) {
-      if (mine === generation) toast(err.message, "bad");
+      if (mine === generation) {
+        // The rows of the previous filters would pass for an answer to these.
+        vlist.set([]);
+        status.textContent = `Not loaded: ${err.message}`;
+        toast(err.message, "bad");
+      }
     } finally {
       if (mine === generation) loading = null;
       if (missed) {
@@ -290,7 +312,7 @@ export async function mount(root, { args }) {
     fetchNew();
   }
 
-  /** New items at the top: the first page again, down to the first item the list already has. */
+  /** New items at the top: those of the first page again that the list has not got. */
   let missed = false; // new items announced while a page was loading: looked for once it is in
   const fetchNew = throttle(async () => {
     if (f.q) return;
@@ -307,11 +329,9 @@ export async function mount(root, { args }) {
       const page = await fetchPage(0, PAGE);
       if (mine !== generation) return;
       const known = new Set(vlist.items.map((i) => i.key));
-      const added = [];
-      for (const item of page.items) {
-        if (known.has(item.key)) break;
-        added.push(item);
-      }
+      // Every item of the first page the list lacks is new, not only those above the first known one: items
+      // are ordered by their platform time, so one the crawler saw later can sort below a known one.
+      const added = page.items.filter((item) => !known.has(item.key));
       for (const key of [...awaited.keys()]) {
         const left = awaited.get(key) - 1;
         if (known.has(key) || added.some((i) => i.key === key) || left <= 0) awaited.delete(key);
@@ -619,7 +639,6 @@ export async function mount(root, { args }) {
 
   const retry = (r) => sendReply(r.text, r);
 
-  const settled = new Map(); // reply id -> {status, reason}, from reply.sent / reply.failed facts
   function onReply(fact) {
     const d = fact.data?.data;
     if (!d?.reply_id) return;
@@ -635,16 +654,20 @@ export async function mount(root, { args }) {
     if (outcome.status === "sent") refreshOpen().catch(() => null);
   }
 
-  // While the feed is down, new items and pending replies are asked after.
-  const poller = setInterval(async () => {
-    if (feed.state === "live") return;
-    fetchNew();
+  /** Replies still pending here, asked after: while the feed is down, and for what settled while the agent was on another page. */
+  async function askPending() {
     for (const list of outboxes.values())
       for (const r of list)
         if (r.status === "pending" && r.id) {
           const s = await sendStatus(r.item, r.id).catch(() => "pending");
           if (s !== "pending") onReply({ name: s === "failed" ? "reply.failed" : "reply.sent", data: { data: { reply_id: r.id } } });
         }
+  }
+
+  const poller = setInterval(() => {
+    if (feed.state === "live") return;
+    fetchNew();
+    askPending();
   }, 2000);
 
   // ---------------------------------------------------------------- read state
@@ -762,6 +785,7 @@ export async function mount(root, { args }) {
     h("div", { class: "inbox" }, h("section", { class: "panel list" }, pill, vlist.scroller, status), thread),
   );
   drawFilters();
+  askPending();
   await reload();
   if (unread.total) drawFilters();
   return () => {
