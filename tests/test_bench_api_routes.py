@@ -1,4 +1,4 @@
-"""The api_routes bench's own parts: reading wrk's report, and the bare protocol server it compares with."""
+"""The api_routes bench's own parts: reading wrk's report, and the two raw servers it compares with."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from hiscrm.bench.api_routes import parse_wrk, serve_raw_http
+from hiscrm.bench.api_routes import parse_wrk, serve_raw_asgi, serve_raw_http
 from hiscrm.store.broker import free_port
 
 WRK = """Running 3s test @ http://127.0.0.1:5000/api/im/contents?account_id=a
@@ -59,3 +59,29 @@ async def test_the_bare_server_answers_pipelined_requests_on_one_connection() ->
         server.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await server
+
+
+async def test_both_raw_servers_answer_a_keep_alive_get_with_the_same_bytes() -> None:
+    """raw_asgi and raw_http must do the same HTTP work, or their ratio measures a difference in answers."""
+    pages = {"/api/im/a?x=1": b'{"data":[1,2,3]}'}
+    request = b"GET /api/im/a?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer t\r\n\r\n"
+    answers = []
+    for serve in (serve_raw_asgi, serve_raw_http):
+        port = free_port()
+        server = asyncio.create_task(serve(port, pages))
+        try:
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    break
+                await asyncio.sleep(0.02)
+            writer.write(request * 2)
+            answers.append([await reader.readuntil(b"[1,2,3]}") for _ in range(2)])
+            writer.close()
+        finally:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
+    asgi, http = answers
+    assert asgi[0] == asgi[1] == http[0] == http[1]
+    assert asgi[0].startswith(b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\n")

@@ -1,14 +1,14 @@
 """api_routes: every IM list route's first page under 32 connections, beside two raw limits on the same bytes.
 
-For each route the API's answer is fetched once; then three servers answer that same request with
-those same bytes, measured in turn by the same load generator: the API itself; `raw_asgi`, a bare
-Starlette route on the API's server stack (hiscrm/api/http_server.py's `serve`: httptools on uvloop)
-returning the bytes; and
-`raw_http`, a bare uvloop protocol returning them with a minimal header. `vs_raw_asgi` is what
-the route's own work (auth, query decoding, the read, the envelope) leaves of what the stack can
-do; `raw_asgi_vs_raw_http` is what the stack leaves of what a socket can do. The load comes from
-`wrk -t1 -c32` when wrk is installed (`make bench` installs it), else from the bench's own client
-(hiscrm/bench/http_client.py), which is itself slower than the raw servers.
+For each route the API's answer is fetched once; then three servers answer that same request with those
+same bytes, measured in turn by the same load generator: the API itself; `raw_asgi`, a bare Starlette
+route on the API's server stack (hiscrm/api/http_server.py's `serve`: httptools on uvloop) returning the
+bytes; and `raw_http`, a bare uvloop protocol returning them under the very head raw_asgi's route
+answers (content-length, content-type), so both do the same HTTP work and write the same bytes for each
+keep-alive GET. `vs_raw_asgi` is what the route's own work (auth, query decoding, the read, the
+envelope) leaves of what the stack can do; `raw_asgi_vs_raw_http` is what the stack leaves of what a
+socket can do. The load comes from `wrk -t1 -c32` when wrk is installed (`make bench` installs it), else
+from the bench's own client (hiscrm/bench/http_client.py), which is itself slower than the raw servers.
 
 The dataset is the one the predecessor was compared on: one account with 200 conversations of 10
 DMs each, 50 works with 40 comments each (a third of them replies), and 200 notifications.
@@ -166,9 +166,16 @@ class _Answer(asyncio.Protocol):
             self.transport.write(self.responses.get(path, b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"))
 
 
+def _page_response(body: bytes) -> Response:
+    """What raw_asgi's route answers; raw_http writes the same head, so both do the same HTTP work."""
+    return Response(body, media_type="application/json")
+
+
 async def serve_raw_http(port: int, pages: dict[str, bytes]) -> None:
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-    responses = {path.encode(): head % len(body) + body for path, body in pages.items()}
+    responses = {}
+    for path, body in pages.items():
+        headers = b"".join(name + b": " + value + b"\r\n" for name, value in _page_response(body).raw_headers)
+        responses[path.encode()] = b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n" + body
     server = await asyncio.get_running_loop().create_server(lambda: _Answer(responses), "127.0.0.1", port)
     await server.serve_forever()
 
@@ -176,7 +183,7 @@ async def serve_raw_http(port: int, pages: dict[str, bytes]) -> None:
 async def serve_raw_asgi(port: int, pages: dict[str, bytes]) -> None:
     def answer(body: bytes) -> Any:
         async def endpoint(request: Request) -> Response:
-            return Response(body, media_type="application/json")
+            return _page_response(body)
 
         return endpoint
 
