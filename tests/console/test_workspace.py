@@ -475,6 +475,17 @@ def test_a_draft_waits_while_the_agent_reads_other_threads(up: Up, browser: Brow
     page.locator("#reply-text").fill("")
 
 
+def test_a_notification_opens_its_conversation(up: Up, browser: Browser, story: dict[str, Any]) -> None:
+    page = browser.page
+    page.get_by_role("link", name="Notifications").click()
+    note = page.locator("ul.notes li", has_text=story["dm"])
+    note.get_by_role("link", name="Open").click()
+    expect(page.locator(".thread h2")).to_have_text(f"DM with {LONG_NAME}")
+    expect(page.locator(".thread-body")).to_contain_text(story["dm"])
+    expect(page.locator(f'.accounts-pick [data-account-id="{DEMO}"]')).to_have_attribute("aria-pressed", "true")
+    browser.shot("workspace-opened-from-notification")
+
+
 def test_a_search_of_punctuation_alone_is_told_at_once(up: Up, browser: Browser) -> None:
     page = browser.page
     page.locator("#search").fill("？？")

@@ -367,6 +367,22 @@ export async function mount(root, { args }) {
     vlist.refresh();
   }
 
+  /** A notification's link (#/inbox/<account>/<comment|dm>/<id>) opens that item's thread. */
+  async function openLinked(kind, id) {
+    const at = query({ account_id: f.account || undefined });
+    try {
+      const item =
+        kind === "dm"
+          ? fromMessage((await im("GET", `/api/im/messages/${encodeURIComponent(id)}${at}`)).data)
+          : fromDiscussion((await im("GET", `/api/im/discussions/${encodeURIComponent(id)}${at}`)).data);
+      select(item, true);
+      const i = vlist.indexOf(item.key);
+      if (i >= 0) vlist.scrollToIndex(i);
+    } catch (err) {
+      toast(`That item cannot be opened: ${err.message}`, "bad");
+    }
+  }
+
   function moveSelection(by) {
     const items = vlist.items;
     if (!items.length) return;
@@ -787,6 +803,7 @@ export async function mount(root, { args }) {
   drawFilters();
   askPending();
   await reload();
+  if (args[1] && args[2]) await openLinked(args[1], args[2]);
   if (unread.total) drawFilters();
   return () => {
     keepDraft();

@@ -8,6 +8,10 @@ import { unread } from "../unread.js";
 
 const MOST = 100;
 
+/** Where a notification's item opens in the workspace: its thread, in its account's list. */
+const itemLink = (n) =>
+  `#/inbox/${[n.account_id, n.message_id ? "dm" : "comment", n.message_id || n.comment_id].map(encodeURIComponent).join("/")}`;
+
 export async function mount(root) {
   let onlyUnread = false;
   let shown = [];
@@ -37,7 +41,7 @@ export async function mount(root) {
                 { class: "row muted small" },
                 n.account_id,
                 n.is_read ? null : h("button", { type: "button", class: "mark", onclick: () => read([n]) }, "Mark read"),
-                n.comment_id || n.message_id ? h("a", { href: "#/inbox" }, "Open inbox") : null,
+                n.comment_id || n.message_id ? h("a", { href: itemLink(n), class: "open-item" }, "Open") : null,
               ),
             ),
           )
