@@ -182,18 +182,22 @@ class EmbeddedBroker:
         except OSError:
             return "(no log)"
 
-    async def watch(self, stop: asyncio.Event) -> None:
+    async def watch(self, stop: asyncio.Event, grace_s: float = 1.0) -> None:
         """Until `stop` is set; a server that ends first (killed, crashed) is an error naming how it
-        ended, so the command running it stops rather than serve on without a broker."""
+        ended, so the command running it stops rather than serve on without a broker. A SIGTERM sent
+        to us and the server at once (systemd stopping the unit's whole cgroup) may end the server a
+        moment before our own handler sets `stop`: `grace_s` tells that stop from a failure."""
         assert self.process is not None, "watch() of a broker not started"
         ended = asyncio.ensure_future(self.process.wait())
         stopper = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({ended, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not stopper.done():
+                await asyncio.wait({stopper}, timeout=grace_s)
         finally:
             stopper.cancel()
             ended.cancel()
-        if self.process.returncode is not None:
+        if not stop.is_set():
             code = self.process.returncode
             how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
             raise HiscrmError(f"nats-server (pid {self.process.pid}) {how}; its log: {self.log_path}")
