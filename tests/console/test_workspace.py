@@ -540,13 +540,19 @@ def test_a_hundred_accounts_on_a_laptop_screen(up: Up, browser: Browser, story: 
         assert page.url.endswith("#/inbox/shop-042")
         select.select_option(value=DEMO)
         expect(first).to_be_visible()
-        # A long conversation open at 720 px: its messages scroll inside the thread, and the reply box, Send and
-        # the outcomes under it stay in view without scrolling the page.
-        page.locator("ul.items li[data-key]", has_text=story["dm"]).get_by_role("button").click()
+        # A long conversation open at 720 px, found by a search (its chip one more line above the list): its
+        # messages scroll inside the thread, and the reply box, Send and the outcomes under it stay in view
+        # without scrolling the page.
+        page.locator("#search").fill("补充")
+        page.locator("#search").press("Enter")
+        expect(page.locator(".scoped")).to_contain_text("search: 补充")
+        page.locator("ul.items li[data-key]", has_text="补充").first.get_by_role("button").click()
         expect(page.locator(".thread-body .msg")).to_have_count(12)
-        for part in ("#reply-send", ".panel.thread"):
+        for part in ("#reply-send", ".panel.thread", ".panel.list"):
             box = page.locator(part).bounding_box()
             assert box is not None and box["y"] + box["height"] <= 720, (part, box)
+        assert page.evaluate("document.documentElement.scrollHeight") <= 720
+        page.locator("#search").press("Escape")
         browser.shot("workspace-hundred-accounts-720")
         # The operator's dashboard says who waits for a worker once per reason, not a hundred times.
         sign_in(browser, up, up.token)

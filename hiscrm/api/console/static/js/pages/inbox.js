@@ -784,6 +784,7 @@ export async function mount(root, { args }) {
   document.addEventListener("keydown", onKey);
 
   const status = h("span", { class: "muted small", id: "list-status" });
+  const inboxBox = h("div", { class: "inbox" }, h("section", { class: "panel list" }, pill, vlist.scroller, status), thread);
   clear(
     root,
     h("h1", {}, "Inbox"),
@@ -798,8 +799,13 @@ export async function mount(root, { args }) {
       h("label", { class: "row check muted small" }, desktop, "Desktop alerts"),
     ),
     scoped,
-    h("div", { class: "inbox" }, h("section", { class: "panel list" }, pill, vlist.scroller, status), thread),
+    inboxBox,
   );
+  // The list and the thread fill the window below the filters, however many lines those take (chips come
+  // and go with a search, the account buttons with the counts): the page itself never needs scrolling.
+  const fit = () => inboxBox.style.setProperty("--top", `${Math.round(inboxBox.getBoundingClientRect().top + scrollY)}px`);
+  const sizer = new ResizeObserver(fit);
+  for (const above of [picker, scoped, searchForm.parentElement]) sizer.observe(above);
   drawFilters();
   askPending();
   await reload();
@@ -807,6 +813,7 @@ export async function mount(root, { args }) {
   if (unread.total) drawFilters();
   return () => {
     keepDraft();
+    sizer.disconnect();
     offInbox();
     offReplies();
     unread.removeEventListener("change", onCounts);
