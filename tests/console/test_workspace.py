@@ -486,6 +486,23 @@ def test_a_notification_opens_its_conversation(up: Up, browser: Browser, story: 
     browser.shot("workspace-opened-from-notification")
 
 
+def test_a_keyboard_user_keeps_their_place_in_notifications_as_new_ones_arrive(
+    up: Up, browser: Browser, story: dict[str, Any]
+) -> None:
+    page = browser.page
+    page.get_by_role("link", name="Notifications").click()
+    link = page.locator("ul.notes li", has_text=story["dm"]).get_by_role("link", name="Open")
+    link.focus()
+    key = link.get_attribute("data-key")
+    assert key, "a control a live refresh can give focus back to"
+    text = f"新的私信 {int(time.time())}"
+    up.control("POST", "/messages", {"uid": DEMO_UID, "text": text, "sender": {"nickname": "又一位观众"}})
+    expect(page.locator("ul.notes li").first).to_contain_text(text, timeout=120_000)  # the list was drawn again
+    assert page.evaluate("document.activeElement.dataset.key") == key
+    page.keyboard.press("Enter")  # and the key still does what the agent meant
+    expect(page.locator(".thread h2")).to_have_text(f"DM with {LONG_NAME}")
+
+
 def test_a_search_of_punctuation_alone_is_told_at_once(up: Up, browser: Browser) -> None:
     page = browser.page
     page.locator("#search").fill("？？")

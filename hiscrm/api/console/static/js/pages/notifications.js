@@ -40,8 +40,9 @@ export async function mount(root) {
                 "div",
                 { class: "row muted small" },
                 n.account_id,
-                n.is_read ? null : h("button", { type: "button", class: "mark", onclick: () => read([n]) }, "Mark read"),
-                n.comment_id || n.message_id ? h("a", { href: itemLink(n), class: "open-item" }, "Open") : null,
+                // Keyed, so a live refresh gives a keyboard user's focus back to the same control.
+                n.is_read ? null : h("button", { type: "button", class: "mark", dataset: { key: `read:${n.id}` }, onclick: () => read([n]) }, "Mark read"),
+                n.comment_id || n.message_id ? h("a", { href: itemLink(n), class: "open-item", dataset: { key: `open:${n.id}` } }, "Open") : null,
               ),
             ),
           )
