@@ -202,7 +202,8 @@ async def _raw_server(kind: str, pages_file: Path, token: str) -> AsyncIterator[
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        # Up to 60 s: on a loaded machine (load average 28) the interpreter's start took 11 s.
+        for _ in range(1200):
             with contextlib.suppress(OSError):
                 client = await KeepAlive.open(url, token)
                 await client.close()
