@@ -27,7 +27,7 @@ from hiscrm.facts.codec import Recorded
 from hiscrm.projector.model import Handler, Tx, be64, key
 
 NAME = "accounts"
-VERSION = 3  # 3: adapter_drift
+VERSION = 4  # 3: adapter_drift; 4: trouble is what is wrong now (a login or a lifted block settles it)
 ROWS = "accounts"  # key(account_id) -> AccountRow
 ORDER = "accounts_order"  # be64(seq) -> account_id: creation order, the cursor is the account's seq
 PASSES = "account_passes"  # key(account_id, ring slot) -> PassEntry: the last HISTORY_SIZE passes
@@ -223,6 +223,8 @@ def _login_succeeded(row: AccountRow, rec: Recorded) -> None:
     f: c.LoginSucceeded = rec.fact  # type: ignore[assignment]
     row.login_status, row.session_valid, row.has_credentials = "logged_in", True, True
     row.platform_user_id, row.user_info = f.profile.uid, f.profile
+    # A new session settles whatever was wrong with the old one (the console said "verification required" on).
+    row.trouble = None
 
 
 def _login_ended(row: AccountRow, rec: Recorded) -> None:
@@ -250,6 +252,7 @@ def _synced(row: AccountRow, rec: Recorded) -> None:
     # A pass that completed proves a block has lifted.
     if row.login_status == "blocked" and row.session_valid:
         row.login_status = "logged_in"
+        row.trouble = None
 
 
 def _record(tx: Tx, row: AccountRow, entry: PassEntry) -> None:

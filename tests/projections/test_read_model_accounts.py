@@ -116,9 +116,13 @@ def test_login_status_follows_the_login_and_session_facts(log: FactLog) -> None:
     log.append(c.LoginExpired(login_id="L4", account_id="acc1"))
     assert account(log).login_status == "not_logged_in"
 
-    log.append(requested("L5"), succeeded("L5"), c.AccountBlocked(account_id="acc1", kind="risk_control"))
+    log.append(requested("L5"), c.LoginVerificationRequired(login_id="L5", account_id="acc1", method="sms"))
+    assert account(log).trouble.kind == "verification_required"  # type: ignore[union-attr]
+    log.append(succeeded("L5"))
+    assert account(log).trouble is None, "a login that succeeds settles the old session's trouble"
+    log.append(c.AccountBlocked(account_id="acc1", kind="risk_control"))
     assert account(log).login_status == "blocked"
-    assert account(log).runtime.errors == 3
+    assert account(log).runtime.errors == 4
     log.append(
         c.SnapshotSynced(
             account_id="acc1",
@@ -131,6 +135,7 @@ def test_login_status_follows_the_login_and_session_facts(log: FactLog) -> None:
         )
     )
     assert account(log).login_status == "logged_in", "a completed pass proves the block lifted"
+    assert account(log).trouble is None
 
 
 def test_runtime_stats_from_passes(log: FactLog) -> None:
