@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import ConsoleMessage, Page
 
 from hiscrm.config import REPO_ROOT
+from hiscrm.lifeline import command_for as lifeline_command
 
 ARTIFACTS = Path(os.environ.get("HISCRM_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts")) / "console"
 CHROMIUM = os.environ.get("HISCRM_CHROMIUM", "/usr/bin/chromium")
@@ -53,7 +54,8 @@ def start_up(data_dir: Path, api_port: int, nats_port: int, sandbox_port: int) -
     command = [sys.executable, "-m", "hiscrm", "up", "--data-dir", str(data_dir), "--api-port", str(api_port)]
     command += ["--nats-port", str(nats_port), "--sandbox-port", str(sandbox_port)]
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        # Through the lifeline: a pytest killed mid-run (a CI timeout) takes this `up` and its stack along.
+        proc = subprocess.Popen(lifeline_command(command), stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     up = Up(proc, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}", data_dir, log)
     deadline = time.monotonic() + 90
     token_file = data_dir / "admin.token"
