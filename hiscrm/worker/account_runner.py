@@ -5,6 +5,11 @@ so they never interleave on one page set. A pass runs at the account's interval 
 (logged out, verification, risk control) is reported once per episode as a fact, then the loop
 backs off exponentially and probes again, never spinning. An episode ends with a successful pass
 or new credentials.
+
+A browser that dies under the account (Chromium, or Playwright's driver under it) is not the account's
+trouble: the work is tried again soon in a context opened afresh from the sealed storage state, with no
+fact and no backoff of the account's. Before a login or a send the browser is asked whether it still
+answers, so neither starts in a browser already gone (a send that fails there would be "unconfirmed").
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from hiscrm.secrets.keystore import KeyStore
 from hiscrm.store.connection import HiscrmClient
 from hiscrm.store.event_store import AppendError, EventStore
 from hiscrm.worker import login_flow, reply_flow
-from hiscrm.worker.browser import Chromium
+from hiscrm.worker.browser import BrowserGone, Chromium
 from hiscrm.worker.credentials import Credentials
 from hiscrm.worker.health import PassFailures
 from hiscrm.worker.live import LiveWatch
@@ -52,6 +57,9 @@ class Timing:
     # The broker failing (a node restarting, a leader moving) is not the account's trouble: retried soon.
     broker_retry_base_s: float = 2.0
     broker_retry_cap_s: float = 30.0
+    # Nor is the browser dying under a pass: the next pass opens the account in a new one this soon
+    # (Chromium paces its own relaunches).
+    browser_retry_s: float = 1.0
 
 
 # What a pass meets when the broker, not the platform, failed it.
@@ -162,7 +170,7 @@ class AccountRunner:
                     reason = "the account is not logged in"
                     await reply_flow.fail(self.deps.store, cmd, self.deps.worker_id, reason, "not_logged_in")
                     return
-                context = await self._open_context()
+                context = await self._open_context(probe=True)
                 sending = self.platform.send(context, cmd, self._ready_index())
                 await reply_flow.settle_reply(self.deps.store, cmd, self.deps.worker_id, sending)
         except PlatformTrouble as trouble:
@@ -209,8 +217,9 @@ class AccountRunner:
         assert self._index is not None, "used before the index was loaded"
         return self._index
 
-    async def _step(self) -> float:
-        """One pass; the seconds until the next."""
+    async def _step(self) -> float | None:
+        """One pass; the seconds until the next (None: the worker has no browser left and stops)."""
+        generation = self.deps.chromium.generation
         try:
             # The account's lock first: waiting for it must not hold a slot other accounts could use.
             async with self.lock, self.deps.crawl_slots:
@@ -220,21 +229,28 @@ class AccountRunner:
             delay = self.backoff.next_delay()
             await self._report(trouble, delay)
             return delay
-        except PlatformError as exc:
-            delay = self.backoff.next_delay()
-            log.warning("%s: pass failed (%s); next try in %.0f s", self.account_id, exc, delay)
-            await self._pass_failed("timeout" if "Timeout" in str(exc) else "page_error", str(exc))
-            return delay
         except BROKER_FAILURES as exc:
             # What the stream acknowledged is kept; the rest is still new to the index and comes again.
             delay = self.broker_backoff.next_delay()
             log.warning("%s: pass cut short by the broker (%r); next try in %.1f s", self.account_id, exc, delay)
             return delay
+        except BrowserGone:
+            return None
         except Exception as exc:
-            # A browser crash or anything unforeseen: retried later, never in a loop.
+            # The adapter turns a closed page into a PlatformError: only the browser can say it died.
+            if await self.deps.chromium.lost_since(generation):
+                await self._close_context()
+                delay = jittered(self.deps.timing.browser_retry_s)
+                log.warning("%s: the browser died under the pass (%s); again in %.1f s", self.account_id, exc, delay)
+                return delay
+            # Anything unforeseen too: retried later, never in a loop.
             delay = self.backoff.next_delay()
-            log.exception("%s: pass failed; next try in %.0f s", self.account_id, delay)
-            await self._pass_failed("error", f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, PlatformError):
+                log.warning("%s: pass failed (%s); next try in %.0f s", self.account_id, exc, delay)
+                await self._pass_failed("timeout" if "Timeout" in str(exc) else "page_error", str(exc))
+            else:
+                log.exception("%s: pass failed; next try in %.0f s", self.account_id, delay)
+                await self._pass_failed("error", f"{type(exc).__name__}: {exc}")
             return delay
         self.broker_backoff.reset()
         self.failures.succeeded()
@@ -305,7 +321,7 @@ class AccountRunner:
                 if cmd.sealed_import is not None:
                     result = await login_flow.settle_login(facts, self._check_import(cmd.sealed_import))
                 else:
-                    context = await self._open_context()
+                    context = await self._open_context(probe=True)
                     attempt = self.platform.login(context, cmd.expires_at_ms, facts)
                     result = await login_flow.settle_login(facts, attempt)
             if result is None:
@@ -336,9 +352,14 @@ class AccountRunner:
 
     # ------------------------------------------------------------------ the browser context
 
-    async def _open_context(self) -> BrowserContext:
+    async def _open_context(self, *, probe: bool = False) -> BrowserContext:
+        """The account's context, opened again if stale or of a browser gone; `probe` asks the browser
+        first, where a pass has not just shown it alive."""
         context = self._context
-        if context is not None and not self._context_stale and context.browser and context.browser.is_connected():
+        chromium = self.deps.chromium
+        if probe:
+            await chromium.lost_since(chromium.generation)
+        if context is not None and not self._context_stale and chromium.holds(context):
             return context
         await self._close_context()
         self._context_stale = False

@@ -59,6 +59,7 @@ class WorkerAgent:
         self.max_accounts = max_accounts
         self.store = store or EventStore(nc)  # type: ignore[arg-type]
         self.handler = handler
+        self.stop_reason = "clean stop"  # what worker.stopped says; the service names a browser gone for good
         self.config = ConfigWatch(nc, worker_id, handler)
         self.commands = CommandConsumer(nc, worker_id, self._on_command)
         presence = Presence(
@@ -103,5 +104,5 @@ class WorkerAgent:
         )
         parts = {"presence": self.beacon.run(), "config": self.config.run(), "commands": self.commands.run()}
         await run_parts(parts, stop, f"worker {self.worker_id}")
-        await self.store.append(WorkerStopped(worker_id=self.worker_id, reason="clean stop"))
+        await self.store.append(WorkerStopped(worker_id=self.worker_id, reason=self.stop_reason))
         await self.beacon.leave()

@@ -31,7 +31,7 @@ from hiscrm.store.event_store import EventStore
 from hiscrm.worker import reply_flow
 from hiscrm.worker.account_runner import AccountRunner, Timing, WorkerDeps
 from hiscrm.worker.agent import WorkerAgent
-from hiscrm.worker.browser import Chromium
+from hiscrm.worker.browser import BrowserGone, Chromium
 from hiscrm.worker.handler import Command
 from hiscrm.worker.presence import TTL_S
 
@@ -117,16 +117,26 @@ class WorkerOptions:
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
     """A whole worker until `stop`: its own NATS connection, one Chromium, the agent and the accounts.
 
-    `hiscrm worker` runs this; `hiscrm up` can run it beside its other services."""
+    `hiscrm worker` runs this; `hiscrm up` can run it beside its other services. A browser that cannot
+    be started again stops it too, as cleanly (worker.stopped with the reason, presence left, so the
+    coordinator moves its accounts at once), and then raises BrowserGone."""
     nc = await connect(settings.servers, f"hiscrm-worker-{options.worker_id}")
     master_key = load_master_key(settings.data_dir)
+    halt = asyncio.Event()  # `stop`, or the browser gone for good
+    agent: WorkerAgent | None = None
+
+    def browser_gone(gone: BrowserGone) -> None:
+        if agent is not None:
+            agent.stop_reason = str(gone)
+        halt.set()
+
     deps = WorkerDeps(
         worker_id=options.worker_id,
         nc=nc,
         store=EventStore(nc),
         keys=KeyStore(nc, master_key),
         master_key=master_key,
-        chromium=Chromium(headless=options.headless),
+        chromium=Chromium(headless=options.headless, on_gone=browser_gone),
         platforms={
             name: platforms.load(name, PlatformOptions(base_url=options.base_urls.get(name)))
             for name in options.platforms
@@ -136,6 +146,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         crawl_slots=asyncio.Semaphore(options.parallel),
     )
     worker = BrowserWorker(deps)
+    relay = asyncio.create_task(_relay(stop, halt))
     try:
         agent = WorkerAgent(
             nc,
@@ -146,8 +157,16 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
             presence_interval_s=options.presence_ttl_s / 3,
             presence_ttl_s=options.presence_ttl_s,
         )
-        await agent.run(stop)
+        await agent.run(halt)
     finally:
+        relay.cancel()
         await worker.close()
         with contextlib.suppress(Exception):
             await nc.drain()
+    if deps.chromium.gone is not None:
+        raise deps.chromium.gone
+
+
+async def _relay(stop: asyncio.Event, halt: asyncio.Event) -> None:
+    await stop.wait()
+    halt.set()
