@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
-from typing import Any
+from collections.abc import Awaitable, Coroutine, Mapping
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 PATIENCE_S = 2.0
+
+T = TypeVar("T")
 
 
 async def run_parts(parts: Mapping[str, Coroutine[Any, Any, None]], stop: asyncio.Event, owner: str) -> None:
@@ -46,3 +48,17 @@ async def cancel_and_wait(*tasks: asyncio.Future[Any] | None) -> None:
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 log.warning("%s failed while stopping", task, exc_info=task.exception())
+
+
+async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """Run `work` until it finishes or `stop` is set, whichever comes first."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    await cancel_and_wait(task)
+    return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event, until_stopped
+from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event
 from hiscrm.coordinator.lease import TTL_S
 from hiscrm.coordinator.service import Coordinator, default_id
+from hiscrm.parts import until_stopped
 from hiscrm.secrets.sealing import load_master_key
 
 

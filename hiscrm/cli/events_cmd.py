@@ -7,9 +7,10 @@ import sys
 
 import msgspec
 
-from hiscrm.cli.runtime import SubParsers, command, group, nats_client, parse_time, stop_event, until_stopped
+from hiscrm.cli.runtime import SubParsers, command, group, nats_client, parse_time, stop_event
 from hiscrm.facts.codec import Recorded, to_json_line
 from hiscrm.facts.subjects import ALL_EVENTS
+from hiscrm.parts import until_stopped
 from hiscrm.store.reader import Undecoded, read, stream_head
 
 _encoder = msgspec.json.Encoder()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event, until_stopped
+from hiscrm.cli.runtime import SubParsers, command, nats_client, settings, setup_logging, stop_event
 from hiscrm.projector.runner import Projector
 from projections import MODELS
 
@@ -20,5 +20,6 @@ async def run(args: argparse.Namespace) -> int:
     stop = stop_event()
     async with nats_client(args, "hiscrm-projector") as nc:
         projector = Projector(nc, settings(args).read_models_dir, MODELS, batch_size=args.batch_size)
-        await until_stopped(projector.run(stop), stop)
+        # Not cancelled from outside: run returns on `stop` by itself, never in the middle of a batch's commit.
+        await projector.run(stop)
     return 0

@@ -9,18 +9,14 @@ import datetime as dt
 import logging
 import re
 import signal
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
 
 from hiscrm.config import Settings, add_common_arguments, settings_from
 from hiscrm.errors import HiscrmError
-from hiscrm.parts import cancel_and_wait
 from hiscrm.store.auth import read_credentials
 from hiscrm.store.connection import connect
-
-T = TypeVar("T")
 
 SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
 
@@ -67,20 +63,6 @@ def stop_event() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-async def until_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
-    """Run `work` until it finishes or `stop` is set, whichever comes first."""
-    task = asyncio.ensure_future(work)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if task.done():
-        return task.result()
-    await cancel_and_wait(task)
-    return None
 
 
 _RELATIVE = re.compile(r"-?(\d+)([smhd])")

@@ -11,6 +11,12 @@ received), it checks that HISCRM_EVENTS is still the stream the models were buil
 `other_stream` and waits for `hiscrm projections rebuild`. A deleted stream's consumer falls silent
 for three heartbeats before the feed recreates it, so the check sees the change before any delivery
 from a new stream could arrive.
+
+A stop is clean whatever has died first. Every question to the broker is abandoned once `stop` is set
+(a broker stopped with us, as systemd stops a unit's whole cgroup, never answers, and waiting out the
+request's timeout only to raise it would end `up` with a traceback), and a broker that does not answer
+while the projector runs is asked again, never a crash. A batch being applied is not abandoned: the
+checkpoint is written in its transaction, and the projector returns once it is committed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import nats.errors
 
 from hiscrm.errors import HiscrmError
 from hiscrm.facts.subjects import EVENTS_STREAM
+from hiscrm.parts import until_stopped
 from hiscrm.projector.applier import Applier
 from hiscrm.projector.model import ReadModel
 from hiscrm.projector.origin import StreamNow, env_mismatch, stream_now
@@ -38,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # A broker between leaders times out or answers "unavailable": worth asking again, never a crash.
 UNANSWERED = (TimeoutError, nats.errors.Error, HiscrmError)
+# What a broker that went away makes of any call (a read model that cannot be opened is no such thing).
+BROKER_GONE = (TimeoutError, nats.errors.Error)
 
 Applied = Callable[[int], Awaitable[None]]
 
@@ -81,30 +90,42 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            now = await self._stream_now(stop)
-            if now is None:
-                return
-            env, lock = await self._open()
             try:
-                problem = env_mismatch(env, now)
-                if problem is None:
-                    self._belongs()
-                    await self._follow(env, now, stop)
-                    continue
-            finally:
-                lock.release()
-                release_env(env)
-            await self._other_stream(problem, now, stop)
+                await self._round(stop)
+            except BROKER_GONE as exc:
+                # A rebuild or a feed cut off by a broker that went away: from the checkpoint once it is back.
+                if not stop.is_set():
+                    log.warning("projector: the broker did not answer (%r); starting over from the checkpoint", exc)
+                    await self._pause(stop)
+
+    async def _round(self, stop: asyncio.Event) -> None:
+        now = await self._stream_now(stop)
+        if now is None:
+            return
+        env, lock = await self._open()
+        try:
+            problem = env_mismatch(env, now)
+            if problem is None:
+                self._belongs()
+                await self._follow(env, now, stop)
+                return
+        finally:
+            lock.release()
+            release_env(env)
+        await self._other_stream(problem, now, stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.check_every_s)
 
     async def _stream_now(self, stop: asyncio.Event) -> StreamNow | None:
         """The stream as it is now, asked again while the broker cannot answer (None once stopped)."""
         while not stop.is_set():
             try:
-                return await stream_now(self.nc)
+                return await until_stopped(stream_now(self.nc), stop)
             except UNANSWERED as exc:
                 log.warning("projector: cannot read %s (%r); asking again", EVENTS_STREAM, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.check_every_s)
+                await self._pause(stop)
         return None
 
     def _belongs(self) -> None:
@@ -125,8 +146,7 @@ class Projector:
             advice = "waiting for it" if not now.exists else "applying nothing until `hiscrm projections rebuild`"
             log.error("projector: %s; %s", problem, advice)
         self.other_stream = problem
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), self.check_every_s)
+        await self._pause(stop)
 
     def _swapped(self, env: ModelEnv) -> bool:
         """Whether CURRENT names another directory than the open one, however either path is spelled
@@ -138,7 +158,9 @@ class Projector:
         applier = Applier(env)
         applier.built_from = now.identity
         self.checkpoint = env.checkpoint()
-        feed = await Feed.open(self.nc, from_seq=self.checkpoint + 1)
+        feed = await until_stopped(Feed.open(self.nc, from_seq=self.checkpoint + 1), stop)
+        if feed is None:
+            return
         log.info("projector: %s from sequence %d", env.path, self.checkpoint + 1)
         checked = time.monotonic()
         try:
@@ -148,10 +170,13 @@ class Projector:
                     # Before anything it received is applied: is it still the stream the models came from?
                     # If the broker cannot say (a leader election), start over from the checkpoint once it can.
                     try:
-                        now, checked = await stream_now(self.nc), time.monotonic()
+                        asked = await until_stopped(stream_now(self.nc), stop)
                     except UNANSWERED as exc:
                         log.warning("projector: cannot read %s (%r); resuming from the checkpoint", EVENTS_STREAM, exc)
                         return
+                    if asked is None:
+                        return
+                    now, checked = asked, time.monotonic()
                     applier.built_from = now.identity
                     if env_mismatch(env, now) is not None:
                         return
