@@ -14,20 +14,25 @@ only speaks the project's NATS protocol:
    handler normally holds the account a command is for;
 3. on `stop`: `worker.stopped`, then the presence key deleted, so the coordinator reassigns at once
    and never mistakes the clean exit for a death. If `run` is cancelled or a part fails instead,
-   nothing is said: presence expires after its TTL, exactly as when the process dies.
+   nothing is said: presence expires after its TTL, exactly as when the process dies. Nor when the
+   broker takes no goodbye within GOODBYE_S (it stopped with us, as systemd stops a whole unit): the
+   worker still stops at once rather than wait out an append that cannot be acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
 from collections.abc import Sequence
 
+import nats.errors
 from nats.aio.client import Client
 
 from hiscrm import __version__
+from hiscrm.errors import HiscrmError
 from hiscrm.facts.catalogue import WorkerRegistered, WorkerStopped
 from hiscrm.facts.messages import Presence
 from hiscrm.facts.subjects import worker_token
@@ -39,6 +44,7 @@ from hiscrm.worker.handler import Command, Handler
 from hiscrm.worker.presence import INTERVAL_S, TTL_S, PresenceBeacon
 
 CONFIG_GRACE_S = 2.0
+GOODBYE_S = 5.0
 
 
 class WorkerAgent:
@@ -104,5 +110,7 @@ class WorkerAgent:
         )
         parts = {"presence": self.beacon.run(), "config": self.config.run(), "commands": self.commands.run()}
         await run_parts(parts, stop, f"worker {self.worker_id}")
-        await self.store.append(WorkerStopped(worker_id=self.worker_id, reason=self.stop_reason))
-        await self.beacon.leave()
+        with contextlib.suppress(TimeoutError, nats.errors.Error, HiscrmError):
+            async with asyncio.timeout(GOODBYE_S):
+                await self.store.append(WorkerStopped(worker_id=self.worker_id, reason=self.stop_reason))
+                await self.beacon.leave()

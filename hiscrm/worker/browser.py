@@ -124,7 +124,7 @@ class Chromium:
             while True:
                 try:
                     return await self._launch()
-                except (PlaywrightError, OSError, TimeoutError) as exc:
+                except Exception as exc:  # a driver dying as it starts raises a bare Exception
                     await self._discard()
                     await self._failed(f"Chromium {self.executable} cannot be started: {exc}".splitlines()[0])
 
