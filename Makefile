@@ -1,14 +1,14 @@
 # Two entry points for users: `make run` and `make test`. Both bootstrap what they need.
-PYTHON ?= python3
+# The venv's interpreter: PYTHON when given, else the fastest fit one on the machine (scripts/venv.py).
+PYTHON ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 # The NATS CLI the ops recipes are tested with (tests/ops), built by Go into the checkout.
 TOOLS    := $(CURDIR)/.tools
 NATSCLI  := github.com/nats-io/natscli/nats@v0.5.0
 
-.PHONY: run test bootstrap chromium natscli lint bench wrk
+.PHONY: run test bootstrap venv chromium natscli lint bench wrk
 
 run: bootstrap
 	$(BIN)/hiscrm up $(ARGS)
@@ -17,13 +17,12 @@ test: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bootstrap: $(STAMP) chromium natscli
+bootstrap: venv chromium natscli
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# Every time: the venv is made again when the chosen interpreter changed, installed again when pyproject.toml
+# did; otherwise this only asks the candidate interpreters what they are.
+venv:
+	@$(or $(PYTHON),python3) scripts/venv.py --venv $(VENV) $(if $(PYTHON),--python '$(PYTHON)')
 
 # Debian packages, as root or through sudo.
 APT_INSTALL = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
