@@ -117,9 +117,9 @@ class WorkerOptions:
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
     """A whole worker until `stop`: its own NATS connection, one Chromium, the agent and the accounts.
 
-    `hiscrm worker` runs this; `hiscrm up` can run it beside its other services. A browser that cannot
-    be started again stops it too, as cleanly (worker.stopped with the reason, presence left, so the
-    coordinator moves its accounts at once), and then raises BrowserGone."""
+    `hiscrm worker` runs this (so does each local worker `hiscrm up` starts; the bench runs it in process).
+    A browser that cannot be started again stops it too, as cleanly (worker.stopped with the reason,
+    presence left, so the coordinator moves its accounts at once), and then raises BrowserGone."""
     nc = await connect(settings.servers, f"hiscrm-worker-{options.worker_id}")
     master_key = load_master_key(settings.data_dir)
     halt = asyncio.Event()  # `stop`, or the browser gone for good
