@@ -2,7 +2,8 @@
 
 The API, the projector and the workers are pure Python on their hot paths, so how the interpreter itself was
 compiled shows in every figure: on the 2-core bench machine pyenv's 3.11.7 (-O3, shared libpython, no PGO or
-LTO) spent 1.2-1.7x the CPU of Debian's 3.11.2 (PGO+LTO) on the same work (README, "Set-up").
+LTO) spent 1.2-1.7x the CPU of Debian's 3.11.2 (PGO+LTO) on the same work under load, a median 1.1-1.3x
+when quiet (README, "Set-up").
 
 The interpreter: PYTHON when given (`make PYTHON=...`). Else, of `python3` on PATH and the distribution's
 /usr/bin/python3, those that meet requires-python and can make a venv with pip (Debian ships ensurepip apart,
