@@ -38,15 +38,20 @@ def test_error_answers_make_the_figure_fail() -> None:
         parse_wrk(WRK.format(p99="9.00ms") + "  Non-2xx or 3xx responses: 12960\n")
 
 
+async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to a server task just started: it listens within a few event-loop turns."""
+    for _ in range(99):
+        with contextlib.suppress(OSError):
+            return await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.02)
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
 async def test_the_bare_server_answers_pipelined_requests_on_one_connection() -> None:
     port = free_port()
     server = asyncio.create_task(serve_raw_http(port, {"/a?x=1": b'{"a":1}', "/b": b"[]"}))
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            await asyncio.sleep(0.02)
+        reader, writer = await _connect(port)
         writer.write(b"GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\n\r\n")
         first = await reader.readuntil(b'{"a":1}')
         second = await reader.readuntil(b"[]")
@@ -70,11 +75,7 @@ async def test_both_raw_servers_answer_a_keep_alive_get_with_the_same_bytes() ->
         port = free_port()
         server = asyncio.create_task(serve(port, pages))
         try:
-            for _ in range(100):
-                with contextlib.suppress(OSError):
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    break
-                await asyncio.sleep(0.02)
+            reader, writer = await _connect(port)
             writer.write(request * 2)
             answers.append([await reader.readuntil(b"[1,2,3]}") for _ in range(2)])
             writer.close()
